@@ -1,0 +1,46 @@
+using System.Buffers;
+
+namespace CipherChat.Mls.Codec;
+
+/// <summary>A value with a TLS presentation-language encoding.</summary>
+public interface ITlsEncodable
+{
+    void Encode(TlsWriter writer);
+}
+
+/// <summary>A wire struct that can also be decoded. Decoders throw only <see cref="MlsDecodeException"/>.</summary>
+public interface ITlsCodec<TSelf> : ITlsEncodable
+    where TSelf : ITlsCodec<TSelf>
+{
+    static abstract TSelf Decode(ref TlsReader reader);
+}
+
+/// <summary>Whole-buffer helpers for wire structs.</summary>
+public static class TlsCodec
+{
+    /// <summary>The encoding of <paramref name="value"/> as a new array.</summary>
+    public static byte[] ToBytes(this ITlsEncodable value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        var buffer = new ArrayBufferWriter<byte>();
+        value.Encode(new TlsWriter(buffer));
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Decodes exactly one <typeparamref name="T"/>; trailing bytes are malformed.</summary>
+    public static T DecodeExact<T>(ReadOnlySpan<byte> data)
+        where T : ITlsCodec<T>
+    {
+        var reader = new TlsReader(data);
+        var value = T.Decode(ref reader);
+        reader.EnsureEnd();
+        return value;
+    }
+
+    extension<T>(T)
+        where T : ITlsCodec<T>
+    {
+        /// <summary>Decodes exactly one value; trailing bytes are malformed.</summary>
+        public static T FromBytes(ReadOnlySpan<byte> data) => DecodeExact<T>(data);
+    }
+}
