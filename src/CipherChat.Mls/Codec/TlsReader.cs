@@ -147,7 +147,8 @@ public ref struct TlsReader
     }
 
     /// <summary>Reads an <c>optional&lt;opaque data&lt;V&gt;&gt;</c>; null when absent.</summary>
-    public byte[]? ReadOptionalVectorBytes() => ReadPresence() ? ReadVectorBytes() : null;
+    /// <remarks>Typed as a nullable memory on purpose: a null <c>byte[]</c> converts to an empty, non-null memory.</remarks>
+    public ReadOnlyMemory<byte>? ReadOptionalVectorBytes() => ReadPresence() ? ReadVectorBytes() : null;
 
     /// <summary>
     /// Reads a vector of structs: a variable-length byte count followed by elements that must
