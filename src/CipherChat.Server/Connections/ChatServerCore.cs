@@ -1,0 +1,64 @@
+using System.IO.Pipelines;
+using CipherChat.Server.Delivery;
+using CipherChat.Server.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CipherChat.Server.Connections;
+
+/// <summary>
+/// The server without its transport: give it a connection's duplex pipe and it speaks the protocol on
+/// it. Transport adapters (the Kestrel TCP/TLS listener today, a WebSocket endpoint later) only accept
+/// connections and call <see cref="RunConnectionAsync"/>.
+/// </summary>
+public sealed class ChatServerCore
+{
+    private int _connectionCounter;
+
+    public ChatServerCore(ChatServerOptions options, IChatStore store, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        options.Validate();
+        Options = options;
+        Store = store;
+        Metrics = new ServerMetrics();
+        Hub = new DeliveryHub(store, Metrics, options.MaxFrameBytes);
+        Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("CipherChat.Server");
+    }
+
+    public ChatServerOptions Options { get; }
+
+    public IChatStore Store { get; }
+
+    public DeliveryHub Hub { get; }
+
+    public ServerMetrics Metrics { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>
+    /// Serves one connection until the peer leaves, the protocol requires closing, or
+    /// <paramref name="closeRequested"/> fires (server shutdown: the request in progress is finished,
+    /// then the client is told SHUTTING_DOWN). <paramref name="abort"/> must cut the transport at once;
+    /// it is called for clients that stop reading.
+    /// </summary>
+    public async Task RunConnectionAsync(IDuplexPipe transport, string remote, Action abort, CancellationToken closeRequested)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(abort);
+        var id = "c" + Interlocked.Increment(ref _connectionCounter).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Metrics.ConnectionOpened();
+        ServerLog.ConnectionOpened(Logger, id, remote);
+        try
+        {
+            var connection = new ChatConnection(this, transport, id, abort, closeRequested);
+            await connection.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Metrics.ConnectionClosed();
+            ServerLog.ConnectionClosed(Logger, id);
+        }
+    }
+}
