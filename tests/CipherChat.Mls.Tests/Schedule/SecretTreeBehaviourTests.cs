@@ -1,0 +1,99 @@
+using CipherChat.Mls.Crypto;
+using CipherChat.Mls.Schedule;
+using CipherChat.Mls.TreeMath;
+
+namespace CipherChat.Mls.Tests.Schedule;
+
+public class SecretTreeBehaviourTests
+{
+    private static readonly LeafIndex Leaf = new(1);
+
+    private static SecretTree NewTree(SecretTreeOptions? options = null)
+    {
+        using var root = new Secret(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
+        return new SecretTree(MlsCipherSuite.Default, root, 4, options);
+    }
+
+    [Fact]
+    public void A_used_generation_cannot_be_used_again()
+    {
+        using var tree = NewTree();
+        using var first = tree.ReceiveKey(Leaf, RatchetKind.Application, 0);
+        Assert.Throws<MlsValidationException>(() => tree.ReceiveKey(Leaf, RatchetKind.Application, 0));
+    }
+
+    [Fact]
+    public void Skipped_generations_stay_available_once()
+    {
+        using var tree = NewTree();
+        using var sender = NewTree();
+        var sent = Enumerable.Range(0, 5).Select(_ => sender.NextSendKey(Leaf, RatchetKind.Handshake)).ToList();
+
+        using var fourth = tree.ReceiveKey(Leaf, RatchetKind.Handshake, 4);
+        using var second = tree.ReceiveKey(Leaf, RatchetKind.Handshake, 2);
+        Assert.True(sent[4].Key.Equals(fourth.Key));
+        Assert.True(sent[2].Key.Equals(second.Key));
+        Assert.True(sent[2].Nonce.Equals(second.Nonce));
+        Assert.Throws<MlsValidationException>(() => tree.ReceiveKey(Leaf, RatchetKind.Handshake, 2));
+        using var zero = tree.ReceiveKey(Leaf, RatchetKind.Handshake, 0);
+        Assert.True(sent[0].Key.Equals(zero.Key));
+
+        sent.ForEach(k => k.Dispose());
+    }
+
+    [Fact]
+    public void Generations_too_far_ahead_are_refused()
+    {
+        using var tree = NewTree(new SecretTreeOptions { MaximumForwardDistance = 10 });
+        Assert.Throws<MlsValidationException>(() => tree.ReceiveKey(Leaf, RatchetKind.Application, 11));
+        using var ok = tree.ReceiveKey(Leaf, RatchetKind.Application, 10);
+        Assert.Equal(10u, ok.Generation);
+    }
+
+    [Fact]
+    public void Skipped_keys_older_than_the_tolerance_are_deleted()
+    {
+        using var tree = NewTree(new SecretTreeOptions { OutOfOrderTolerance = 3 });
+        using var tenth = tree.ReceiveKey(Leaf, RatchetKind.Application, 10);
+        Assert.Throws<MlsValidationException>(() => tree.ReceiveKey(Leaf, RatchetKind.Application, 6));
+        using var seventh = tree.ReceiveKey(Leaf, RatchetKind.Application, 7);
+        Assert.Equal(7u, seventh.Generation);
+    }
+
+    [Fact]
+    public void Handshake_and_application_ratchets_are_independent()
+    {
+        using var tree = NewTree();
+        using var handshake = tree.NextSendKey(Leaf, RatchetKind.Handshake);
+        using var application = tree.NextSendKey(Leaf, RatchetKind.Application);
+        Assert.Equal(0u, handshake.Generation);
+        Assert.Equal(0u, application.Generation);
+        Assert.False(handshake.Key.Equals(application.Key));
+    }
+
+    [Fact]
+    public void Leaves_outside_the_tree_are_refused()
+    {
+        using var tree = NewTree();
+        Assert.Throws<MlsValidationException>(() => tree.ReceiveKey(new LeafIndex(4), RatchetKind.Application, 0));
+        Assert.Throws<MlsMisuseException>(() => new SecretTree(MlsCipherSuite.Default, Secret.Zero(32), 0));
+    }
+
+    [Fact]
+    public void Keys_are_wiped_when_disposed()
+    {
+        using var tree = NewTree();
+        var key = tree.NextSendKey(Leaf, RatchetKind.Application);
+        key.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => key.Key.ToArray());
+        Assert.Equal("RatchetKey(generation 0, ***)", key.ToString());
+    }
+
+    [Fact]
+    public void A_disposed_tree_is_unusable()
+    {
+        var tree = NewTree();
+        tree.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => tree.NextSendKey(Leaf, RatchetKind.Application));
+    }
+}
