@@ -15,11 +15,14 @@ public interface ITlsCodec<TSelf> : ITlsEncodable
     static abstract TSelf Decode(ref TlsReader reader);
 }
 
-/// <summary>Whole-buffer helpers for wire structs.</summary>
+/// <summary>
+/// Whole-buffer helpers. The same operations are available as <c>value.ToBytes()</c> and
+/// <c>T.FromBytes(span)</c> through <see cref="TlsCodecExtensions"/>.
+/// </summary>
 public static class TlsCodec
 {
     /// <summary>The encoding of <paramref name="value"/> as a new array.</summary>
-    public static byte[] ToBytes(this ITlsEncodable value)
+    public static byte[] Encode(ITlsEncodable value)
     {
         ArgumentNullException.ThrowIfNull(value);
         var buffer = new ArrayBufferWriter<byte>();
@@ -35,12 +38,5 @@ public static class TlsCodec
         var value = T.Decode(ref reader);
         reader.EnsureEnd();
         return value;
-    }
-
-    extension<T>(T)
-        where T : ITlsCodec<T>
-    {
-        /// <summary>Decodes exactly one value; trailing bytes are malformed.</summary>
-        public static T FromBytes(ReadOnlySpan<byte> data) => DecodeExact<T>(data);
     }
 }

@@ -148,7 +148,7 @@ public ref struct TlsReader
 
     /// <summary>Reads an <c>optional&lt;opaque data&lt;V&gt;&gt;</c>; null when absent.</summary>
     /// <remarks>Typed as a nullable memory on purpose: a null <c>byte[]</c> converts to an empty, non-null memory.</remarks>
-    public ReadOnlyMemory<byte>? ReadOptionalVectorBytes() => ReadPresence() ? ReadVectorBytes() : null;
+    public ReadOnlyMemory<byte>? ReadOptionalVectorBytes() => ReadPresence() ? ReadVectorBytes() : (ReadOnlyMemory<byte>?)null;
 
     /// <summary>
     /// Reads a vector of structs: a variable-length byte count followed by elements that must

@@ -1,31 +1,54 @@
 using System.Buffers;
 using CipherChat.Mls.Codec;
+using CipherChat.Mls.Crypto;
 
 namespace CipherChat.Mls.Messages;
 
-/// <summary>RFC 9420 §12.4.3.1 GroupSecrets, the plaintext of an EncryptedGroupSecrets.</summary>
-public sealed class GroupSecrets : ITlsCodec<GroupSecrets>
+/// <summary>
+/// RFC 9420 §12.4.3.1 GroupSecrets, the plaintext of an EncryptedGroupSecrets. The secrets are
+/// copied into <see cref="Secret"/> objects, which <see cref="Dispose"/> wipes.
+/// </summary>
+public sealed class GroupSecrets : ITlsCodec<GroupSecrets>, IDisposable
 {
-    public required ReadOnlyMemory<byte> JoinerSecret { get; init; }
+    public required Secret JoinerSecret { get; init; }
 
     /// <summary>The path secret for the joiner's lowest common ancestor with the committer, if any.</summary>
-    public ReadOnlyMemory<byte>? PathSecret { get; init; }
+    public Secret? PathSecret { get; init; }
 
     public IReadOnlyList<PreSharedKeyId> Psks { get; init; } = [];
 
-    public static GroupSecrets Decode(ref TlsReader reader) => new()
+    public static GroupSecrets Decode(ref TlsReader reader)
     {
-        JoinerSecret = reader.ReadVectorBytes(),
-        PathSecret = reader.ReadOptionalVectorBytes(),
-        Psks = reader.ReadVectorOf(PreSharedKeyId.Decode),
-    };
+        // Everything is read first, so that no Secret exists yet when decoding fails.
+        var joiner = reader.ReadVector();
+        var hasPath = reader.ReadPresence();
+        var path = hasPath ? reader.ReadVector() : default;
+        var psks = reader.ReadVectorOf(PreSharedKeyId.Decode);
+        return new GroupSecrets
+        {
+            JoinerSecret = new Secret(joiner),
+            PathSecret = hasPath ? new Secret(path) : null,
+            Psks = psks,
+        };
+    }
 
     public void Encode(TlsWriter writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
         writer.WriteVector(JoinerSecret.Span);
-        writer.WriteOptionalVector(PathSecret);
+        writer.WritePresence(PathSecret is not null);
+        if (PathSecret is not null)
+        {
+            writer.WriteVector(PathSecret.Span);
+        }
+
         writer.WriteVectorOf(Psks);
+    }
+
+    public void Dispose()
+    {
+        JoinerSecret.Dispose();
+        PathSecret?.Dispose();
     }
 }
 
