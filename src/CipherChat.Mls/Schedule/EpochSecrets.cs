@@ -4,7 +4,8 @@ namespace CipherChat.Mls.Schedule;
 
 /// <summary>
 /// The secrets of one epoch (RFC 9420 §8, "Epoch-Derived Secrets"). The epoch secret itself is
-/// deleted as soon as these are derived. Disposing wipes every secret.
+/// deleted as soon as these are derived (RFC 9420 §9.2). Disposing wipes every secret; callers should
+/// dispose the previous epoch's init secret and, once any Welcome is built, this joiner secret.
 /// </summary>
 public sealed class EpochSecrets : IDisposable
 {
@@ -71,9 +72,16 @@ public sealed class EpochSecrets : IDisposable
     public byte[] ConfirmationTag(ReadOnlySpan<byte> confirmedTranscriptHash) =>
         TranscriptHash.ConfirmationTag(_suite, ConfirmationKey, confirmedTranscriptHash);
 
-    /// <summary>A fresh secret tree rooted at this epoch's encryption secret.</summary>
-    public SecretTree CreateSecretTree(uint leafCount, SecretTreeOptions? options = null) =>
-        new(_suite, EncryptionSecret, leafCount, options);
+    /// <summary>
+    /// The secret tree rooted at this epoch's encryption secret. RFC 9420 §9.2: the encryption secret is
+    /// consumed by the tree and MUST be deleted, so it is wiped here and this can be called only once.
+    /// </summary>
+    public SecretTree CreateSecretTree(uint leafCount, SecretTreeOptions? options = null)
+    {
+        var tree = new SecretTree(_suite, EncryptionSecret, leafCount, options);
+        EncryptionSecret.Dispose();
+        return tree;
+    }
 
     public override string ToString() => "EpochSecrets(***)";
 

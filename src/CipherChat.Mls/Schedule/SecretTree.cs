@@ -41,6 +41,26 @@ public sealed class RatchetKey : IDisposable
 
     public Secret Nonce { get; }
 
+    /// <summary>
+    /// RFC 9420 §6.3.2: the nonce actually used for a PrivateMessage, with its first four bytes XORed with
+    /// the 4-byte reuse_guard.
+    /// </summary>
+    public byte[] NonceWithReuseGuard(ReadOnlySpan<byte> reuseGuard)
+    {
+        if (reuseGuard.Length != 4)
+        {
+            throw new MlsMisuseException("The reuse guard is 4 bytes.");
+        }
+
+        var nonce = Nonce.ToArray();
+        for (var i = 0; i < 4; i++)
+        {
+            nonce[i] ^= reuseGuard[i];
+        }
+
+        return nonce;
+    }
+
     public override string ToString() => $"RatchetKey(generation {Generation}, ***)";
 
     public void Dispose()
@@ -85,7 +105,11 @@ public sealed class SecretTree : IDisposable
 
     public uint LeafCount { get; }
 
-    /// <summary>The key and nonce for the next message this member sends from <paramref name="leaf"/>.</summary>
+    /// <summary>
+    /// The key and nonce for the next message this member sends from <paramref name="leaf"/>.
+    /// RFC 9420 §9.1: a key/nonce pair MUST NOT encrypt more than one message, so each call hands out the
+    /// next generation and the tree keeps no copy.
+    /// </summary>
     public RatchetKey NextSendKey(LeafIndex leaf, RatchetKind kind)
     {
         return Ratchet(leaf, kind).Derive();
@@ -202,6 +226,8 @@ public sealed class SecretTree : IDisposable
                 throw new MlsValidationException("Message generation already used or too old.");
             }
 
+            // Bound the work and memory an attacker-chosen generation can cost (RFC 9420 §9.2 lets members
+            // keep unconsumed values only for a reasonable amount of time).
             if (generation - _next > options.MaximumForwardDistance)
             {
                 throw new MlsValidationException("Message generation too far ahead.");

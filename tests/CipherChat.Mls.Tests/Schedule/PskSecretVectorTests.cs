@@ -58,4 +58,13 @@ public class PskSecretVectorTests
         using var ba = PskSecret.Compute(MlsCipherSuite.Default, [second, first]);
         Assert.False(ab.Equals(ba));
     }
+
+    [Fact]
+    public void A_psk_nonce_of_the_wrong_length_is_invalid()
+    {
+        using var psk = new Secret(new byte[32]);
+        var input = new PskInput(PreSharedKeyId.External(new byte[] { 1 }, new byte[31]), psk);
+        Assert.Throws<MlsValidationException>(() => PskSecret.Compute(MlsCipherSuite.Default, [input]));
+        Assert.Equal(32, PskSecret.NewNonce(MlsCipherSuite.Default).Length);
+    }
 }

@@ -96,4 +96,35 @@ public class SecretTreeBehaviourTests
         tree.Dispose();
         Assert.Throws<ObjectDisposedException>(() => tree.NextSendKey(Leaf, RatchetKind.Application));
     }
+
+    [Fact]
+    public void Reuse_guard_is_xored_into_the_first_four_nonce_bytes()
+    {
+        using var tree = NewTree();
+        using var key = tree.NextSendKey(Leaf, RatchetKind.Application);
+        var plain = key.Nonce.ToArray();
+        var guarded = key.NonceWithReuseGuard([0xFF, 0x00, 0x0F, 0xF0]);
+        Assert.Equal((byte)(plain[0] ^ 0xFF), guarded[0]);
+        Assert.Equal(plain[1], guarded[1]);
+        Assert.Equal((byte)(plain[2] ^ 0x0F), guarded[2]);
+        Assert.Equal((byte)(plain[3] ^ 0xF0), guarded[3]);
+        Assert.Equal(plain[4..], guarded[4..]);
+        Assert.Throws<MlsMisuseException>(() => key.NonceWithReuseGuard([1, 2, 3]));
+    }
+
+    [Fact]
+    public void Creating_the_tree_from_epoch_secrets_wipes_the_encryption_secret()
+    {
+        using var init = new Secret(new byte[32]);
+        using var secrets = KeySchedule.Derive(MlsCipherSuite.Default, init, null, null, "ctx"u8);
+        var expected = secrets.EncryptionSecret.ToArray();
+        using var tree = secrets.CreateSecretTree(2);
+        Assert.Throws<ObjectDisposedException>(() => secrets.EncryptionSecret.ToArray());
+
+        using var root = new Secret(expected);
+        using var copy = new SecretTree(MlsCipherSuite.Default, root, 2);
+        using var a = tree.NextSendKey(new LeafIndex(0), RatchetKind.Application);
+        using var b = copy.NextSendKey(new LeafIndex(0), RatchetKind.Application);
+        Assert.True(a.Key.Equals(b.Key));
+    }
 }
