@@ -113,6 +113,12 @@ public sealed class LeafNode : ITlsCodec<LeafNode>
         Credential.Encode(writer);
         Capabilities.Encode(writer);
         writer.WriteUInt8((byte)LeafNodeSource);
+        if ((Lifetime is not null && LeafNodeSource != LeafNodeSource.KeyPackage) ||
+            (ParentHash is not null && LeafNodeSource != LeafNodeSource.Commit))
+        {
+            throw new MlsMisuseException("A leaf node carries a lifetime only from a key package and a parent hash only from a commit.");
+        }
+
         switch (LeafNodeSource)
         {
             case LeafNodeSource.KeyPackage:

@@ -6,7 +6,7 @@ namespace CipherChat.Mls.Messages;
 /// RFC 9420 §6 Sender. <see cref="Index"/> is the leaf index of a member or the index into the
 /// external_senders extension of an external sender; zero for new members.
 /// </summary>
-public readonly record struct Sender(SenderType SenderType, uint Index) : ITlsEncodable
+public readonly record struct Sender(SenderType SenderType, uint Index) : ITlsCodec<Sender>
 {
     public static Sender Member(uint leafIndex) => new(SenderType.Member, leafIndex);
 

@@ -43,7 +43,7 @@ internal static class WireCodecs
         (nameof(ExternalSenders), static b => ExternalSenders.FromBytes(b).ToBytes()),
         (nameof(RequiredCapabilities), static b => RequiredCapabilities.FromBytes(b).ToBytes()),
         (nameof(SenderData), static b => SenderData.FromBytes(b).ToBytes()),
-        ("Sender", static b => { var r = new TlsReader(b); var s = Sender.Decode(ref r); r.EnsureEnd(); return s.ToBytes(); }),
+        (nameof(Sender), static b => Sender.FromBytes(b).ToBytes()),
         ("PrivateMessageContent(application)", static b => PrivateMessageContent.Decode(b, ContentType.Application).ToBytes()),
         ("PrivateMessageContent(proposal)", static b => PrivateMessageContent.Decode(b, ContentType.Proposal).ToBytes()),
         ("PrivateMessageContent(commit)", static b => PrivateMessageContent.Decode(b, ContentType.Commit).ToBytes()),
