@@ -69,7 +69,7 @@ public static class PrivateMessageProtection
         using (var key = secretTree.NextSendKey(new LeafIndex(framed.Sender.Index), kind))
         {
             generation = key.Generation;
-            var nonce = key.NonceWithReuseGuard(reuseGuard);
+            var nonce = NonceWithReuseGuard(key, reuseGuard);
             try
             {
                 ciphertext = suite.AeadSeal(key.Key.Span, nonce, message.ContentAad(), plaintext);
@@ -134,7 +134,7 @@ public static class PrivateMessageProtection
         byte[] plaintext;
         using (var key = secretTree.ReceiveKey(new LeafIndex(senderData.LeafIndex), kind, senderData.Generation))
         {
-            var nonce = key.NonceWithReuseGuard(senderData.ReuseGuard.Span);
+            var nonce = NonceWithReuseGuard(key, senderData.ReuseGuard.Span);
             try
             {
                 plaintext = suite.AeadOpen(key.Key.Span, nonce, message.ContentAad(), message.Ciphertext.Span);
@@ -165,5 +165,17 @@ public static class PrivateMessageProtection
         };
         var authenticated = new AuthenticatedContent { WireFormat = WireFormat.PrivateMessage, Content = framed, Auth = content.Auth };
         return new DecryptedContent(authenticated, senderData.Generation);
+    }
+
+    // RFC 9420 §6.3.1: the first four bytes of the ratchet nonce are XORed with the reuse guard.
+    private static byte[] NonceWithReuseGuard(RatchetKey key, ReadOnlySpan<byte> reuseGuard)
+    {
+        var nonce = key.Nonce.ToArray();
+        for (var i = 0; i < SenderData.ReuseGuardLength; i++)
+        {
+            nonce[i] ^= reuseGuard[i];
+        }
+
+        return nonce;
     }
 }
