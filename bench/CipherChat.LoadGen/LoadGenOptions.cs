@@ -8,6 +8,7 @@ public sealed class LoadGenOptions
 {
     public const string Usage = """
         cipherchat-loadgen SCENARIO [options]
+        cipherchat-loadgen summarize FILE   medians of the JSON lines in FILE, targets side by side
 
         Scenarios:
           fanout        R rooms x M members, every member sending at a fixed total offered rate;

@@ -1,6 +1,12 @@
 using CipherChat.LoadGen;
 
 // Bounded by construction: every step and hold has a fixed length; a hard ceiling guards the rest.
+if (args is ["summarize", var file])
+{
+    Console.Write(Summary.Summarize(File.ReadLines(file)));
+    return 0;
+}
+
 LoadGenOptions options;
 try
 {

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# CipherChat relay benchmark: CipherChat beside ngircd, InspIRCd and nats-server, one generator, one run.
+#
+#   bench/run.sh quick   one short fan-out step (1x100, 2,000 msg/s offered, 5 s) against a CipherChat
+#                        server started here (Release build, temporary data folder, TLS on); prints, last,
+#                        one JSON line with offered_per_s, delivered_per_s, p50_ms, p99_ms.
+#   bench/run.sh [full]  every scenario against every server, RUNS times each (default 3), then the
+#                        medians side by side. Results: bench/results/<time>/ (results.jsonl, summary.md).
+#
+# Each server runs pinned to CPU 0 and the generator to CPU 1 (taskset); everything is on loopback.
+# Knobs (environment): RUNS, TARGETS ("cipherchat-tls cipherchat ngircd inspircd nats"), SCENARIOS
+# ("fanout-1x100 fanout-50x20 conn-1000 conn-10000"), STEP_SECONDS (measured seconds per rate step, 5),
+# START_RATE (2000), FACTOR (1.5), MAX_STEPS (12).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+MODE="${1:-full}"
+RUNS="${RUNS:-3}"
+TARGETS="${TARGETS:-cipherchat-tls cipherchat ngircd inspircd nats}"
+SCENARIOS="${SCENARIOS:-fanout-1x100 fanout-50x20 conn-1000 conn-10000}"
+STEP_SECONDS="${STEP_SECONDS:-5}"
+START_RATE="${START_RATE:-2000}"
+FACTOR="${FACTOR:-1.5}"
+MAX_STEPS="${MAX_STEPS:-12}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+LOADGEN="$ROOT/bench/CipherChat.LoadGen/bin/Release/net10.0/cipherchat-loadgen"
+CIPHERCHAT="$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat"
+WORK="$(mktemp -d /tmp/cipherchat-bench.XXXXXX)"
+SERVER_PID=""
+SERVER_PORT=""
+
+log() { echo "[bench] $*" >&2; }
+
+cleanup() {
+  stop_server
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# 10k connections need 10k descriptors on each side, plus some; raise the limit for this shell and its children.
+raise_fd_limit() {
+  local want=65536
+  ulimit -Hn "$want" 2>/dev/null || true
+  ulimit -Sn "$want" 2>/dev/null || ulimit -Sn "$(ulimit -Hn)"
+  log "open files limit: $(ulimit -n)"
+}
+
+install_missing() {
+  local missing=()
+  command -v taskset >/dev/null || missing+=(util-linux)
+  if [[ "$MODE" != quick ]]; then
+    command -v ngircd >/dev/null || missing+=(ngircd)
+    command -v inspircd >/dev/null || missing+=(inspircd)
+    command -v nats-server >/dev/null || missing+=(nats-server)
+  fi
+  if ((${#missing[@]})); then
+    log "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # Debian starts daemons it installs where it can; the benchmark starts its own on other ports.
+  for unit in ngircd inspircd nats-server; do
+    systemctl stop "$unit" 2>/dev/null || true
+  done
+}
+
+build() {
+  log "building (Release)"
+  dotnet build "$ROOT/src/CipherChat.Cli/CipherChat.Cli.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+  dotnet build "$ROOT/bench/CipherChat.LoadGen/CipherChat.LoadGen.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+}
+
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+}
+
+wait_port() {
+  local port="$1" deadline=$((SECONDS + 60))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ((SECONDS > deadline)) || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      log "server did not come up on port $port; its log:"
+      tail -n 30 "$WORK/server.log" >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# start_server TARGET: starts a fresh server pinned to CPU 0 on a free loopback port.
+start_server() {
+  local target="$1"
+  SERVER_PORT="$(free_port)"
+  case "$target" in
+    cipherchat-tls | cipherchat)
+      local tls=auto
+      [[ "$target" == cipherchat ]] && tls=off
+      rm -rf "$WORK/data" && mkdir -p "$WORK/data"
+      # The per-connection send-rate limit (20/s, an abuse guard) is lifted as the peers' flood
+      # control is; durability is not: every message is on disk before it is acknowledged.
+      CIPHERCHAT_Server__SendRatePerSecond=1000000 CIPHERCHAT_Server__SendBurst=1000000 \
+      CIPHERCHAT_Logging__LogLevel__Default=Warning Logging__LogLevel__Default=Warning \
+        taskset -c 0 "$CIPHERCHAT" server --listen "127.0.0.1:$SERVER_PORT" --data "$WORK/data" --tls "$tls" \
+        >"$WORK/server.log" 2>&1 &
+      ;;
+    ngircd)
+      sed "s/^\tPorts = .*/\tPorts = $SERVER_PORT/" "$ROOT/bench/peers/ngircd.conf" >"$WORK/ngircd.conf"
+      taskset -c 0 ngircd --nodaemon --config "$WORK/ngircd.conf" >"$WORK/server.log" 2>&1 &
+      ;;
+    inspircd)
+      sed "s/port=\"16668\"/port=\"$SERVER_PORT\"/" "$ROOT/bench/peers/inspircd.conf" >"$WORK/inspircd.conf"
+      taskset -c 0 inspircd --nofork --runasroot --config="$WORK/inspircd.conf" >"$WORK/server.log" 2>&1 &
+      ;;
+    nats)
+      taskset -c 0 nats-server -c "$ROOT/bench/peers/nats-server.conf" -a 127.0.0.1 -p "$SERVER_PORT" >"$WORK/server.log" 2>&1 &
+      ;;
+    *) log "unknown target $target"; return 1 ;;
+  esac
+  SERVER_PID=$!
+  wait_port "$SERVER_PORT"
+}
+
+stop_server() {
+  if [[ -n "$SERVER_PID" ]]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+  fi
+}
+
+generator_target_args() {
+  case "$1" in
+    cipherchat-tls) echo "--target cipherchat --tls on" ;;
+    cipherchat) echo "--target cipherchat --tls off" ;;
+    ngircd | inspircd) echo "--target irc" ;;
+    nats) echo "--target nats" ;;
+  esac
+}
+
+# run_scenario TARGET SCENARIO: one run against a fresh server; prints the JSON line.
+run_scenario() {
+  local target="$1" scenario="$2" args
+  args="$(generator_target_args "$target") --label $target --server 127.0.0.1:$SERVER_PORT --server-pid $SERVER_PID --json"
+  case "$scenario" in
+    fanout-*)
+      local shape="${scenario#fanout-}"
+      # shellcheck disable=SC2086
+      taskset -c 1 "$LOADGEN" fanout $args --rooms "${shape%x*}" --members "${shape#*x}" \
+        --find --rate "$START_RATE" --factor "$FACTOR" --max-steps "$MAX_STEPS" --duration "$STEP_SECONDS" --warmup 1 --drain 2
+      ;;
+    conn-*)
+      # shellcheck disable=SC2086
+      taskset -c 1 "$LOADGEN" connections $args --connections "${scenario#conn-}" --room-size 10 --hold 5 --parallel 64
+      ;;
+  esac
+}
+
+machine_note() {
+  echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -srm); $(nproc) CPUs; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+main_quick() {
+  build
+  raise_fd_limit
+  start_server cipherchat-tls
+  log "CipherChat (TLS on) pid $SERVER_PID on 127.0.0.1:$SERVER_PORT; load $(cut -d' ' -f1-3 /proc/loadavg)"
+  local line
+  line="$(taskset -c 1 "$LOADGEN" fanout --target cipherchat --tls on --label cipherchat-tls \
+    --server "127.0.0.1:$SERVER_PORT" --server-pid "$SERVER_PID" \
+    --rooms 1 --members 100 --rate 2000 --duration 5 --warmup 1 --drain 2 --json)" || {
+    echo "$line"
+    return 1
+  }
+  stop_server
+  echo "$line"
+}
+
+main_full() {
+  install_missing
+  build
+  raise_fd_limit
+  local out
+  out="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
+  mkdir -p "$out"
+  machine_note | tee "$out/machine.txt" >&2
+  for scenario in $SCENARIOS; do
+    for run in $(seq 1 "$RUNS"); do
+      for target in $TARGETS; do
+        start_server "$target"
+        log "$scenario run $run/$RUNS: $target (pid $SERVER_PID, port $SERVER_PORT, load $(cut -d' ' -f1 /proc/loadavg))"
+        if ! run_scenario "$target" "$scenario" >>"$out/results.jsonl"; then
+          log "$target $scenario run $run did not finish cleanly (see its JSON line)"
+        fi
+        stop_server
+        sleep 1
+      done
+    done
+  done
+  "$LOADGEN" summarize "$out/results.jsonl" | tee "$out/summary.md"
+  log "results in $out"
+}
+
+case "$MODE" in
+  quick) main_quick ;;
+  full) main_full ;;
+  *) echo "usage: bench/run.sh [quick|full]" >&2; exit 2 ;;
+esac
