@@ -58,6 +58,11 @@ public sealed class SqliteChatStore : IChatStore
             await store.InitializeAsync(cancellationToken).ConfigureAwait(false);
             return store;
         }
+        catch (SqliteException ex)
+        {
+            await store.DisposeAsync().ConfigureAwait(false);
+            throw new ChatStoreException($"The database {store.Path} cannot be used: {ex.Message}", ex);
+        }
         catch
         {
             await store.DisposeAsync().ConfigureAwait(false);
@@ -82,15 +87,7 @@ public sealed class SqliteChatStore : IChatStore
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        string? mode;
-        try
-        {
-            mode = (string?)await ScalarAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
-        }
-        catch (SqliteException ex)
-        {
-            throw new ChatStoreException($"{Path} is not a CipherChat database or cannot be opened.", ex);
-        }
+        var mode = (string?)await ScalarAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
 
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
         {
