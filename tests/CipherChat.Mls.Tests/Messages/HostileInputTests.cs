@@ -77,65 +77,65 @@ public class HostileInputTests
         switch (random.Next(7))
         {
             case 0:
-            {
-                var flips = random.Next(1, 9);
-                for (var i = 0; i < flips; i++)
                 {
-                    bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
+                    var flips = random.Next(1, 9);
+                    for (var i = 0; i < flips; i++)
+                    {
+                        bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
+                    }
+
+                    kind = $"flip{flips}";
+                    return bytes;
                 }
 
-                kind = $"flip{flips}";
-                return bytes;
-            }
-
             case 1:
-            {
-                var cut = random.Next(bytes.Length);
-                kind = $"cut@{cut}";
-                return bytes[..cut];
-            }
+                {
+                    var cut = random.Next(bytes.Length);
+                    kind = $"cut@{cut}";
+                    return bytes[..cut];
+                }
 
             case 2:
-            {
-                var junk = new byte[random.Next(1, 64)];
-                random.NextBytes(junk);
-                kind = $"extend{junk.Length}";
-                return [.. bytes, .. junk];
-            }
+                {
+                    var junk = new byte[random.Next(1, 64)];
+                    random.NextBytes(junk);
+                    kind = $"extend{junk.Length}";
+                    return [.. bytes, .. junk];
+                }
 
             case 3:
-            {
-                var huge = HugeLengths[random.Next(HugeLengths.Length)];
-                var at = random.Next(Math.Max(1, bytes.Length - huge.Length + 1));
-                huge.AsSpan(0, Math.Min(huge.Length, bytes.Length - at)).CopyTo(bytes.AsSpan(at));
-                kind = $"length{Convert.ToHexString(huge)}@{at}";
-                return bytes;
-            }
+                {
+                    var huge = HugeLengths[random.Next(HugeLengths.Length)];
+                    var at = random.Next(Math.Max(1, bytes.Length - huge.Length + 1));
+                    huge.AsSpan(0, Math.Min(huge.Length, bytes.Length - at)).CopyTo(bytes.AsSpan(at));
+                    kind = $"length{Convert.ToHexString(huge)}@{at}";
+                    return bytes;
+                }
 
             case 4:
-            {
-                var at = random.Next(bytes.Length);
-                var count = random.Next(1, Math.Min(32, bytes.Length - at) + 1);
-                kind = $"delete{count}@{at}";
-                return [.. bytes[..at], .. bytes[(at + count)..]];
-            }
+                {
+                    var at = random.Next(bytes.Length);
+                    var count = random.Next(1, Math.Min(32, bytes.Length - at) + 1);
+                    kind = $"delete{count}@{at}";
+                    return [.. bytes[..at], .. bytes[(at + count)..]];
+                }
 
             case 5:
-            {
-                var at = random.Next(bytes.Length + 1);
-                var insert = new byte[random.Next(1, 16)];
-                random.NextBytes(insert);
-                kind = $"insert{insert.Length}@{at}";
-                return [.. bytes[..at], .. insert, .. bytes[at..]];
-            }
+                {
+                    var at = random.Next(bytes.Length + 1);
+                    var insert = new byte[random.Next(1, 16)];
+                    random.NextBytes(insert);
+                    kind = $"insert{insert.Length}@{at}";
+                    return [.. bytes[..at], .. insert, .. bytes[at..]];
+                }
 
             default:
-            {
-                var at = random.Next(bytes.Length);
-                bytes[at] = (byte)random.Next(256);
-                kind = $"byte@{at}";
-                return bytes;
-            }
+                {
+                    var at = random.Next(bytes.Length);
+                    bytes[at] = (byte)random.Next(256);
+                    kind = $"byte@{at}";
+                    return bytes;
+                }
         }
     }
 
