@@ -17,6 +17,7 @@ public static class CliApp
         root.Subcommands.Add(SendCommand.Create(env));
         root.Subcommands.Add(ReadCommand.Create(env));
         root.Subcommands.Add(TrustCommand.Create(env));
+        root.Subcommands.Add(ChatCommand.Create(env));
         return root;
     }
 
