@@ -80,27 +80,26 @@ public sealed class SecretTree : IDisposable
 {
     private readonly MlsCipherSuite _suite;
     private readonly SecretTreeOptions _options;
-    private readonly Secret?[] _nodes;
-    private readonly HashRatchet?[] _handshake;
-    private readonly HashRatchet?[] _application;
+    // Sparse: memory grows with the leaves actually used, not with the declared tree size.
+    private readonly Dictionary<uint, Secret> _nodes = [];
+    private readonly Dictionary<uint, HashRatchet> _handshake = [];
+    private readonly Dictionary<uint, HashRatchet> _application = [];
     private bool _disposed;
 
     public SecretTree(MlsCipherSuite suite, Secret encryptionSecret, uint leafCount, SecretTreeOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(suite);
         ArgumentNullException.ThrowIfNull(encryptionSecret);
-        if (leafCount == 0 || leafCount > ArrayTree.MaxLeafCount)
+        // RFC 9420 §4.1 and §9: the secret tree has the shape of the (perfect) ratchet tree.
+        if (!ArrayTree.IsValidLeafCount(leafCount))
         {
-            throw new MlsMisuseException("Secret tree leaf count out of range.");
+            throw new MlsMisuseException("Secret tree leaf count must be a power of two.");
         }
 
         _suite = suite;
         _options = options ?? SecretTreeOptions.Default;
         LeafCount = leafCount;
-        _nodes = new Secret?[ArrayTree.NodeCount(leafCount)];
         _nodes[ArrayTree.Root(leafCount).Value] = encryptionSecret.Clone();
-        _handshake = new HashRatchet?[leafCount];
-        _application = new HashRatchet?[leafCount];
     }
 
     public uint LeafCount { get; }
@@ -135,15 +134,19 @@ public sealed class SecretTree : IDisposable
         }
 
         _disposed = true;
-        foreach (var node in _nodes)
+        foreach (var node in _nodes.Values)
         {
-            node?.Dispose();
+            node.Dispose();
         }
 
-        foreach (var ratchet in _handshake.Concat(_application))
+        foreach (var ratchet in _handshake.Values.Concat(_application.Values))
         {
-            ratchet?.Dispose();
+            ratchet.Dispose();
         }
+
+        _nodes.Clear();
+        _handshake.Clear();
+        _application.Clear();
     }
 
     private HashRatchet Ratchet(LeafIndex leaf, RatchetKind kind)
@@ -157,11 +160,10 @@ public sealed class SecretTree : IDisposable
         }
 
         var ratchets = kind == RatchetKind.Handshake ? _handshake : _application;
-        var ratchet = ratchets[leaf.Value];
-        if (ratchet is null)
+        if (!ratchets.TryGetValue(leaf.Value, out var ratchet))
         {
             InitializeLeaf(leaf);
-            ratchet = ratchets[leaf.Value]!;
+            ratchet = ratchets[leaf.Value];
         }
 
         return ratchet;
@@ -173,7 +175,7 @@ public sealed class SecretTree : IDisposable
         var target = leaf.ToNode();
         var path = new Stack<NodeIndex>();
         var node = target;
-        while (_nodes[node.Value] is null)
+        while (!_nodes.ContainsKey(node.Value))
         {
             path.Push(node);
             node = ArrayTree.Parent(node, LeafCount);
@@ -182,21 +184,21 @@ public sealed class SecretTree : IDisposable
         // Walk down: each ancestor yields both children, then is deleted.
         while (node != target)
         {
-            var parentSecret = _nodes[node.Value]!;
+            var parentSecret = _nodes[node.Value];
             var left = ArrayTree.Left(node);
             var right = ArrayTree.Right(node);
             _nodes[left.Value] = _suite.ExpandWithLabel(parentSecret, "tree", "left"u8, _suite.HashLength);
             _nodes[right.Value] = _suite.ExpandWithLabel(parentSecret, "tree", "right"u8, _suite.HashLength);
             parentSecret.Dispose();
-            _nodes[node.Value] = null;
+            _nodes.Remove(node.Value);
             node = path.Pop();
         }
 
-        var leafSecret = _nodes[target.Value]!;
+        var leafSecret = _nodes[target.Value];
         _handshake[leaf.Value] = new HashRatchet(_suite, _suite.ExpandWithLabel(leafSecret, "handshake", [], _suite.HashLength));
         _application[leaf.Value] = new HashRatchet(_suite, _suite.ExpandWithLabel(leafSecret, "application", [], _suite.HashLength));
         leafSecret.Dispose();
-        _nodes[target.Value] = null;
+        _nodes.Remove(target.Value);
     }
 
     /// <summary>One RFC 9420 §9.1 hash ratchet with a bounded store of skipped keys.</summary>

@@ -5,7 +5,7 @@ namespace CipherChat.Mls.TreeMath;
 /// <summary>
 /// Index arithmetic for the left-balanced binary tree of RFC 9420 §4.1 / Appendix C, stored as an
 /// array: leaves at even indexes, a parent's level is the number of trailing one bits.
-/// A tree of <c>leafCount</c> leaves (a power of two, RFC 9420 §7.1) has <c>2 * leafCount - 1</c> nodes.
+/// A tree of <c>leafCount</c> leaves (a power of two, RFC 9420 §4.1) has <c>2 * leafCount - 1</c> nodes.
 /// </summary>
 public static class ArrayTree
 {
@@ -156,11 +156,14 @@ public static class ArrayTree
 
     private static uint Shift(uint value, int bits) => bits >= 32 ? 0 : value >> bits;
 
+    /// <summary>RFC 9420 §4.1: every tree is perfect, so its leaf count is a power of two.</summary>
+    public static bool IsValidLeafCount(uint leafCount) => leafCount != 0 && leafCount <= MaxLeafCount && BitOperations.IsPow2(leafCount);
+
     private static void CheckLeafCount(uint leafCount)
     {
-        if (leafCount > MaxLeafCount)
+        if (leafCount != 0 && !IsValidLeafCount(leafCount))
         {
-            throw new MlsMisuseException("Tree leaf count out of range.");
+            throw new MlsMisuseException("Tree leaf count must be a power of two within range.");
         }
     }
 

@@ -76,7 +76,9 @@ public class SecretTreeBehaviourTests
     {
         using var tree = NewTree();
         Assert.Throws<MlsValidationException>(() => tree.ReceiveKey(new LeafIndex(4), RatchetKind.Application, 0));
-        Assert.Throws<MlsMisuseException>(() => new SecretTree(MlsCipherSuite.Default, Secret.Zero(32), 0));
+        using var root = Secret.Zero(32);
+        Assert.Throws<MlsMisuseException>(() => new SecretTree(MlsCipherSuite.Default, root, 0));
+        Assert.Throws<MlsMisuseException>(() => new SecretTree(MlsCipherSuite.Default, root, 3));
     }
 
     [Fact]

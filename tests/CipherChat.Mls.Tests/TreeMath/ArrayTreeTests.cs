@@ -83,5 +83,10 @@ public class ArrayTreeTests
         Assert.Throws<MlsMisuseException>(() => ArrayTree.Root(0));
         Assert.Throws<MlsMisuseException>(() => ArrayTree.NodeCount(ArrayTree.MaxLeafCount + 1));
         Assert.Equal(uint.MaxValue, ArrayTree.NodeCount(ArrayTree.MaxLeafCount));
+        Assert.Throws<MlsMisuseException>(() => ArrayTree.NodeCount(3));
+        Assert.Throws<MlsMisuseException>(() => ArrayTree.Root(6));
+        Assert.False(ArrayTree.IsValidLeafCount(0));
+        Assert.True(ArrayTree.IsValidLeafCount(1));
+        Assert.True(ArrayTree.IsValidLeafCount(64));
     }
 }
