@@ -10,6 +10,7 @@ public static class CliApp
     {
         ArgumentNullException.ThrowIfNull(env);
         var root = new RootCommand("CipherChat: self-hosted, end-to-end encrypted chat. State lives in CIPHERCHAT_HOME.");
+        root.Subcommands.Add(ServerCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create(env));
         root.Subcommands.Add(RegisterCommand.Create(env));
         root.Subcommands.Add(RoomCommands.CreateRoom(env));
@@ -22,7 +23,7 @@ public static class CliApp
     }
 
     /// <summary>Parses and runs <paramref name="args"/>; a malformed command line is one line on standard error and exit code 2.</summary>
-    public static async Task<int> RunAsync(string[] args, CliEnvironment env, bool handleTermination = true, RootCommand? root = null)
+    public static async Task<int> RunAsync(string[] args, CliEnvironment env, bool handleTermination = true, RootCommand? root = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(env);
@@ -53,7 +54,7 @@ public static class CliApp
 
         try
         {
-            return await parse.InvokeAsync(configuration);
+            return await parse.InvokeAsync(configuration, cancellationToken);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
