@@ -124,6 +124,37 @@ public sealed class SecretTree : IDisposable
         return Ratchet(leaf, kind).Get(generation, _options);
     }
 
+    /// <summary>
+    /// Fetches the key of <paramref name="generation"/>, runs <paramref name="open"/> with it and deletes the key
+    /// only when <paramref name="open"/> succeeds (RFC 9420 §9.2: a value is consumed by a successful
+    /// decryption). When it throws <see cref="MlsValidationException"/>, the key stays available, so a forged
+    /// message cannot burn the key of the genuine one.
+    /// </summary>
+    public T OpenWith<T>(LeafIndex leaf, RatchetKind kind, uint generation, Func<RatchetKey, T> open)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        var ratchet = Ratchet(leaf, kind);
+        var key = ratchet.Get(generation, _options);
+        var restored = false;
+        try
+        {
+            return open(key);
+        }
+        catch (MlsValidationException)
+        {
+            ratchet.Restore(key);
+            restored = true;
+            throw;
+        }
+        finally
+        {
+            if (!restored)
+            {
+                key.Dispose();
+            }
+        }
+    }
+
     public override string ToString() => $"SecretTree({LeafCount} leaves, ***)";
 
     public void Dispose()
@@ -245,6 +276,9 @@ public sealed class SecretTree : IDisposable
             Prune(options.OutOfOrderTolerance, generation);
             return key;
         }
+
+        // Puts back a key whose message failed to decrypt.
+        public void Restore(RatchetKey key) => _skipped[key.Generation] = key;
 
         public void Dispose()
         {

@@ -129,4 +129,20 @@ public class SecretTreeBehaviourTests
         using var b = copy.NextSendKey(new LeafIndex(0), RatchetKind.Application);
         Assert.True(a.Key.Equals(b.Key));
     }
+
+    [Fact]
+    public void A_failed_decryption_does_not_consume_the_key()
+    {
+        using var tree = NewTree();
+        using var sender = NewTree();
+        using var sent = sender.NextSendKey(Leaf, RatchetKind.Application);
+
+        Assert.Throws<MlsValidationException>(() =>
+            tree.OpenWith<int>(Leaf, RatchetKind.Application, 0, _ => throw new MlsValidationException("forged")));
+        var matched = tree.OpenWith(Leaf, RatchetKind.Application, 0, key => key.Key.Equals(sent.Key));
+        Assert.True(matched);
+
+        // A successful open consumes the key.
+        Assert.Throws<MlsValidationException>(() => tree.OpenWith(Leaf, RatchetKind.Application, 0, _ => true));
+    }
 }
