@@ -350,9 +350,19 @@ public sealed partial class RatchetTree
     /// <summary>True when two nodes share an encryption key or two leaves share a signature key.</summary>
     public bool HasDuplicateKeys => _encryptionKeys.HasDuplicates || _signatureKeys.HasDuplicates;
 
-    /// <summary>True when every member lists <paramref name="type"/> among its supported credentials.</summary>
-    public bool AllMembersSupport(CredentialType type) =>
-        _credentialTypesSupported.TryGetValue(type, out var n) && n == _memberCount;
+    /// <summary>The number of nodes holding this encryption key (more than one only in a hostile tree).</summary>
+    public int EncryptionKeyCount(ReadOnlyMemory<byte> key) => _encryptionKeys.Count(key);
+
+    /// <summary>The number of leaves holding this signature key.</summary>
+    public int SignatureKeyCount(ReadOnlyMemory<byte> key) => _signatureKeys.Count(key);
+
+    /// <summary>The number of members that list <paramref name="type"/> among their supported credentials.</summary>
+    public uint CredentialSupportCount(CredentialType type) =>
+        _credentialTypesSupported.TryGetValue(type, out var n) ? (uint)n : 0;
+
+    /// <summary>The number of members whose credential has type <paramref name="type"/>.</summary>
+    public uint CredentialInUseCount(CredentialType type) =>
+        _credentialTypesInUse.TryGetValue(type, out var n) ? (uint)n : 0;
 
     /// <summary>The credential types of the members' credentials.</summary>
     public IReadOnlyCollection<CredentialType> CredentialTypesInUse => _credentialTypesInUse.Keys;
