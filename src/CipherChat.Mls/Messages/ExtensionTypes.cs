@@ -80,11 +80,11 @@ public sealed class ExternalPub : ITlsCodec<ExternalPub>
 }
 
 /// <summary>RFC 9420 §5.3.3 application_id extension: <c>opaque application_id&lt;V&gt;</c>.</summary>
-public sealed class ApplicationId : ITlsCodec<ApplicationId>
+public sealed class ApplicationIdExtension : ITlsCodec<ApplicationIdExtension>
 {
     public required ReadOnlyMemory<byte> Value { get; init; }
 
-    public static ApplicationId Decode(ref TlsReader reader) => new() { Value = reader.ReadVectorBytes() };
+    public static ApplicationIdExtension Decode(ref TlsReader reader) => new() { Value = reader.ReadVectorBytes() };
 
     public void Encode(TlsWriter writer)
     {

@@ -326,6 +326,8 @@ public sealed class PrivateMessageContent
         var content = ContentBody.Decode(ref reader, contentType);
         var auth = FramedContentAuthData.Decode(ref reader, contentType);
         var padding = reader.RemainingSpan;
+
+        // RFC 9420 §6.3.1: a receiver MUST verify that the padding holds no non-zero byte.
         if (padding.ContainsAnyExcept((byte)0))
         {
             throw new MlsDecodeException(MlsDecodeError.Malformed, "Private message padding is not all zero.");

@@ -1,7 +1,8 @@
 using CipherChat.Mls.Codec;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Codec;
+// Not "...Tests.Codec": that would shadow CipherChat.Mls.Codec for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.CodecTests;
 
 /// <summary>deserialization.json: variable-length vector headers decode to the given length.</summary>
 public class DeserializationVectorTests

@@ -1,7 +1,8 @@
 using System.Buffers;
 using CipherChat.Mls.Codec;
 
-namespace CipherChat.Mls.Tests.Codec;
+// Not "...Tests.Codec": that would shadow CipherChat.Mls.Codec for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.CodecTests;
 
 public class TlsReaderTests
 {

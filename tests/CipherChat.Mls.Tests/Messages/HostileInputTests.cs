@@ -1,7 +1,8 @@
 using System.Text.Json;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>
 /// Mutated copies of the valid messages in messages.json, fed to every decoder. The only

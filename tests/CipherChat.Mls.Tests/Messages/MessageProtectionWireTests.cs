@@ -3,7 +3,8 @@ using System.Text.Json;
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>
 /// message-protection.json, wire side: the messages decode and re-encode, and the public messages'

@@ -3,7 +3,8 @@ using CipherChat.Mls.Crypto;
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>Hand-built structs: the cases the vector files do not reach, and the misuse checks.</summary>
 public class MessageStructTests

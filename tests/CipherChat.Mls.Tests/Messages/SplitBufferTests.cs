@@ -2,7 +2,8 @@ using CipherChat.Mls.Codec;
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>Encodings are prefix-free: no proper prefix decodes, and back-to-back values decode one by one.</summary>
 public class SplitBufferTests

@@ -2,7 +2,8 @@ using System.Security.Cryptography;
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>
 /// transcript-hashes.json, wire side: AuthenticatedContent round-trips, and the transcript-hash

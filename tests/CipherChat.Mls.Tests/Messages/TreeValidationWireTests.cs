@@ -1,7 +1,8 @@
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>
 /// tree-validation.json, wire side: each tree round-trips, and every leaf's signature verifies

@@ -1,7 +1,8 @@
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tests.Support;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>welcome.json, wire side: the Welcome and the KeyPackage decode and re-encode, and the KeyPackage and its leaf are signed over KeyPackageTBS / LeafNodeTBS as built here.</summary>
 public class WelcomeWireTests

@@ -2,7 +2,8 @@ using System.Buffers;
 using CipherChat.Mls.Codec;
 using CipherChat.Mls.Messages;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>Every decodable wire struct as a "decode the whole buffer, then encode again" function.</summary>
 internal static class WireCodecs

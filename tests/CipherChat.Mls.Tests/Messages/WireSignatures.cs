@@ -3,7 +3,8 @@ using System.Text;
 using CipherChat.Mls.Codec;
 using NSec.Cryptography;
 
-namespace CipherChat.Mls.Tests.Messages;
+// Not "...Tests.Messages": that would shadow CipherChat.Mls.Messages for partially qualified names in sibling test namespaces.
+namespace CipherChat.Mls.Tests.MessagesTests;
 
 /// <summary>
 /// Test-side VerifyWithLabel (RFC 9420 §5.1.2) for Ed25519, used to prove that the to-be-signed
