@@ -328,7 +328,8 @@ internal sealed class ChatConnection : IDeliveryTarget
             return false;
         }
 
-        byte[]? inviteHash = null;
+        // Typed as a nullable memory: a null byte[] would convert to an empty, non-null hash.
+        ReadOnlyMemory<byte>? inviteHash = null;
         if (_options.InviteRequired)
         {
             if (request.InviteCode.Length == 0)
