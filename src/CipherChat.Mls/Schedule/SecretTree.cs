@@ -269,7 +269,14 @@ public sealed class SecretTree : IDisposable
             while (_next < generation)
             {
                 var skipped = Derive();
-                _skipped[skipped.Generation] = skipped;
+                if (generation - skipped.Generation <= options.OutOfOrderTolerance)
+                {
+                    _skipped[skipped.Generation] = skipped;
+                }
+                else
+                {
+                    skipped.Dispose();
+                }
             }
 
             var key = Derive();
