@@ -44,20 +44,21 @@ public sealed class InMemoryPskStore : IPskStore, IDisposable
 /// <summary>Turns a list of PreSharedKeyIDs into psk_secret, looking the values up.</summary>
 internal static class PskResolution
 {
-    public static Secret Compute(MlsCipherSuite suite, IReadOnlyList<PreSharedKeyId> ids, IPskStore? store)
+    public static Secret Compute(
+        MlsCipherSuite suite, IReadOnlyList<PreSharedKeyId> ids, IPskStore? store, Func<PreSharedKeyId, Secret?>? resumption = null)
     {
         var inputs = new List<PskInput>(ids.Count);
         try
         {
             foreach (var id in ids)
             {
-                // Resumption PSKs would need past epochs' resumption secrets, which this library does not keep.
-                if (id.PskType != PskType.External)
+                // RFC 9420 §8.4: a PSK that is not available makes the commit or Welcome unusable.
+                var value = id.PskType == PskType.External ? store?.FindExternal(id.PskId.Span) : resumption?.Invoke(id);
+                if (value is null)
                 {
-                    throw new MlsValidationException("Only external PSKs are supported.");
+                    throw new MlsValidationException("Unknown pre-shared key.");
                 }
 
-                var value = store?.FindExternal(id.PskId.Span) ?? throw new MlsValidationException("Unknown pre-shared key.");
                 inputs.Add(new PskInput(id, value));
             }
 
