@@ -4,6 +4,8 @@
 #   bench/run.sh quick   one short fan-out step (1x100, 2,000 msg/s offered, 5 s) against a CipherChat
 #                        server started here (Release build, temporary data folder, TLS on); prints, last,
 #                        one JSON line with offered_per_s, delivered_per_s, p50_ms, p99_ms.
+#   bench/run.sh cli     wall time of one-shot `cipherchat send` and of `read` with nothing new
+#                        (hyperfine, against a local TLS server); results in bench/results/<time>/cli.json
 #   bench/run.sh [full]  every scenario against every server, RUNS times each (default 3), then the
 #                        medians side by side. Results: bench/results/<time>/ (results.jsonl, summary.md).
 #
@@ -106,7 +108,7 @@ start_server() {
       # The per-connection send-rate limit (20/s, an abuse guard) is lifted as the peers' flood
       # control is; durability is not: every message is on disk before it is acknowledged.
       CIPHERCHAT_Server__SendRatePerSecond=1000000 CIPHERCHAT_Server__SendBurst=1000000 \
-      CIPHERCHAT_Logging__LogLevel__Default=Warning Logging__LogLevel__Default=Warning \
+      CIPHERCHAT_Logging__LogLevel__Default=Warning \
         taskset -c 0 "$CIPHERCHAT" server --listen "127.0.0.1:$SERVER_PORT" --data "$WORK/data" --tls "$tls" \
         >"$WORK/server.log" 2>&1 &
       ;;
@@ -207,8 +209,38 @@ main_full() {
   log "results in $out"
 }
 
+main_cli() {
+  command -v hyperfine >/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+  }
+  build
+  local out
+  out="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-cli"
+  mkdir -p "$out"
+  machine_note | tee "$out/machine.txt" >&2
+  start_server cipherchat-tls
+  export CIPHERCHAT_HOME="$WORK/home"
+  local key
+  key="$("$CIPHERCHAT" keygen)"
+  "$CIPHERCHAT" register --server "127.0.0.1:$SERVER_PORT" --user bench >/dev/null
+  "$CIPHERCHAT" room join bench --key "$key" >/dev/null
+  "$CIPHERCHAT" send --room bench "first" >/dev/null
+  "$CIPHERCHAT" read --room bench >/dev/null
+  # The client runs where the user is: not pinned, like the server here (on CPU 0) it is a separate process.
+  hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/send.json" --export-markdown "$out/send.md" \
+    "$CIPHERCHAT send --room bench 'a message from the benchmark'" >&2
+  "$CIPHERCHAT" read --room bench >/dev/null
+  hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/read.json" --export-markdown "$out/read.md" \
+    "$CIPHERCHAT read --room bench" >&2
+  stop_server
+  cat "$out/send.md" "$out/read.md"
+  log "results in $out"
+}
+
 case "$MODE" in
   quick) main_quick ;;
+  cli) main_cli ;;
   full) main_full ;;
-  *) echo "usage: bench/run.sh [quick|full]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [quick|cli|full]" >&2; exit 2 ;;
 esac
