@@ -155,6 +155,84 @@ public sealed class SecretTree : IDisposable
         }
     }
 
+    /// <summary>Writes the secrets the tree still holds, for saving group state (read back by <see cref="ReadState"/>).</summary>
+    internal void WriteState(Codec.TlsWriter writer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        writer.WriteUInt32(LeafCount);
+        writer.WriteUInt32((uint)_nodes.Count);
+        foreach (var (node, secret) in _nodes)
+        {
+            writer.WriteUInt32(node);
+            writer.WriteVector(secret.Span);
+        }
+
+        foreach (var ratchets in new[] { _handshake, _application })
+        {
+            writer.WriteUInt32((uint)ratchets.Count);
+            foreach (var (leaf, ratchet) in ratchets)
+            {
+                writer.WriteUInt32(leaf);
+                ratchet.WriteState(writer);
+            }
+        }
+    }
+
+    /// <summary>Rebuilds a tree written by <see cref="WriteState"/>; malformed input throws <see cref="MlsDecodeException"/>.</summary>
+    internal static SecretTree ReadState(MlsCipherSuite suite, ref Codec.TlsReader reader, SecretTreeOptions? options)
+    {
+        var leafCount = reader.ReadUInt32();
+        if (!ArrayTree.IsValidLeafCount(leafCount))
+        {
+            throw new MlsDecodeException(MlsDecodeError.Malformed, "Saved secret tree has an invalid size.");
+        }
+
+        var tree = new SecretTree(suite, leafCount, options);
+        try
+        {
+            var nodeCount = reader.ReadUInt32();
+            for (uint i = 0; i < nodeCount; i++)
+            {
+                var node = reader.ReadUInt32();
+                if (node >= ArrayTree.NodeCount(leafCount) || tree._nodes.ContainsKey(node))
+                {
+                    throw new MlsDecodeException(MlsDecodeError.Malformed, "Saved secret tree node is invalid.");
+                }
+
+                tree._nodes[node] = new Secret(reader.ReadVector());
+            }
+
+            foreach (var ratchets in new[] { tree._handshake, tree._application })
+            {
+                var count = reader.ReadUInt32();
+                for (uint i = 0; i < count; i++)
+                {
+                    var leaf = reader.ReadUInt32();
+                    if (leaf >= leafCount || ratchets.ContainsKey(leaf))
+                    {
+                        throw new MlsDecodeException(MlsDecodeError.Malformed, "Saved secret tree ratchet is invalid.");
+                    }
+
+                    ratchets[leaf] = HashRatchet.ReadState(suite, ref reader);
+                }
+            }
+
+            return tree;
+        }
+        catch
+        {
+            tree.Dispose();
+            throw;
+        }
+    }
+
+    private SecretTree(MlsCipherSuite suite, uint leafCount, SecretTreeOptions? options)
+    {
+        _suite = suite;
+        _options = options ?? SecretTreeOptions.Default;
+        LeafCount = leafCount;
+    }
+
     public override string ToString() => $"SecretTree({LeafCount} leaves, ***)";
 
     public void Dispose()
@@ -282,6 +360,47 @@ public sealed class SecretTree : IDisposable
             var key = Derive();
             Prune(options.OutOfOrderTolerance, generation);
             return key;
+        }
+
+        public void WriteState(Codec.TlsWriter writer)
+        {
+            writer.WriteUInt32(_next);
+            writer.WritePresence(_secret is not null);
+            if (_secret is not null)
+            {
+                writer.WriteVector(_secret.Span);
+            }
+
+            writer.WriteUInt32((uint)_skipped.Count);
+            foreach (var key in _skipped.Values)
+            {
+                writer.WriteUInt32(key.Generation);
+                writer.WriteVector(key.Key.Span);
+                writer.WriteVector(key.Nonce.Span);
+            }
+        }
+
+        public static HashRatchet ReadState(MlsCipherSuite suite, ref Codec.TlsReader reader)
+        {
+            var next = reader.ReadUInt32();
+            var secret = reader.ReadPresence() ? new Secret(reader.ReadVector()) : null;
+            var ratchet = new HashRatchet(suite, secret!) { _next = next };
+            var count = reader.ReadUInt32();
+            if (count > reader.Remaining)
+            {
+                ratchet.Dispose();
+                throw new MlsDecodeException(MlsDecodeError.LimitExceeded, "Saved ratchet lists too many keys.");
+            }
+
+            for (uint i = 0; i < count; i++)
+            {
+                var generation = reader.ReadUInt32();
+                var key = new Secret(reader.ReadVector());
+                var nonce = new Secret(reader.ReadVector());
+                ratchet._skipped[generation] = new RatchetKey(generation, key, nonce);
+            }
+
+            return ratchet;
         }
 
         // Puts back a key whose message failed to decrypt.
