@@ -27,7 +27,12 @@ public static class TlsCodec
         ArgumentNullException.ThrowIfNull(value);
         var buffer = new ArrayBufferWriter<byte>();
         value.Encode(new TlsWriter(buffer));
-        return buffer.WrittenSpan.ToArray();
+        var bytes = buffer.WrittenSpan.ToArray();
+
+        // The working buffer may hold secrets (GroupSecrets) or plaintext: zero it (arrays it
+        // outgrew while writing are not reachable here).
+        buffer.Clear();
+        return bytes;
     }
 
     /// <summary>Decodes exactly one <typeparamref name="T"/>; trailing bytes are malformed.</summary>

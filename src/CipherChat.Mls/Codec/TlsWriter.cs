@@ -107,6 +107,10 @@ public sealed class TlsWriter
         var scratch = new ArrayBufferWriter<byte>();
         body(new TlsWriter(scratch), state);
         WriteVector(scratch.WrittenSpan);
+
+        // The scratch copy may hold plaintext content: zero it rather than leave it to the GC
+        // (arrays it outgrew while writing are not reachable here).
+        scratch.Clear();
     }
 
     /// <summary>Writes a vector of encodable structs.</summary>
