@@ -131,19 +131,19 @@ public static class PrivateMessageProtection
         }
 
         var kind = message.ContentType == ContentType.Application ? RatchetKind.Application : RatchetKind.Handshake;
-        byte[] plaintext;
-        using (var key = secretTree.ReceiveKey(new LeafIndex(senderData.LeafIndex), kind, senderData.Generation))
+        // The key is consumed only if the content authenticates, so a forged message cannot burn a genuine one's key.
+        var plaintext = secretTree.OpenWith(new LeafIndex(senderData.LeafIndex), kind, senderData.Generation, key =>
         {
             var nonce = NonceWithReuseGuard(key, senderData.ReuseGuard.Span);
             try
             {
-                plaintext = suite.AeadOpen(key.Key.Span, nonce, message.ContentAad(), message.Ciphertext.Span);
+                return suite.AeadOpen(key.Key.Span, nonce, message.ContentAad(), message.Ciphertext.Span);
             }
             finally
             {
                 CryptographicOperations.ZeroMemory(nonce);
             }
-        }
+        });
 
         PrivateMessageContent content;
         try

@@ -59,6 +59,9 @@ public sealed record KeyPackageOptions
     /// <summary>How long the KeyPackage is valid; the not_before is one hour in the past to allow for clock skew.</summary>
     public TimeSpan Lifetime { get; init; } = TimeSpan.FromDays(30);
 
+    /// <summary>Exact lifetime bounds; when set, <see cref="Lifetime"/> and <see cref="Now"/> are ignored.</summary>
+    public Lifetime? FixedLifetime { get; init; }
+
     /// <summary>The time the lifetime is counted from; now when null.</summary>
     public DateTimeOffset? Now { get; init; }
 
@@ -85,7 +88,7 @@ public static class KeyPackages
         ArgumentNullException.ThrowIfNull(signer);
         options ??= new KeyPackageOptions();
         var now = options.Now ?? DateTimeOffset.UtcNow;
-        var lifetime = new Lifetime
+        var lifetime = options.FixedLifetime ?? new Lifetime
         {
             NotBefore = (ulong)Math.Max(0, now.AddHours(-1).ToUnixTimeSeconds()),
             NotAfter = (ulong)now.Add(options.Lifetime).ToUnixTimeSeconds(),
