@@ -157,13 +157,15 @@ public sealed partial class RatchetTree
         return Suite.Hash(input);
     }
 
-    private void InvalidateHashes(NodeIndex node)
+    /// <summary>Clears the cached hashes of the node and its ancestors and adjusts their occupancy counts.</summary>
+    private void InvalidateHashes(NodeIndex node, int occupiedDelta)
     {
         var leafCount = LeafCount;
         var root = ArrayTree.Root(leafCount);
         while (true)
         {
             _hashCache[node.Value] = null;
+            _occupied[node.Value] = (uint)(_occupied[node.Value] + occupiedDelta);
             if (node == root)
             {
                 return;

@@ -23,6 +23,10 @@ public sealed partial class RatchetTree
     private Node?[] _nodes;
     private byte[]?[] _hashCache;
 
+    // The number of non-blank nodes in each node's subtree, so that empty subtrees are found in
+    // O(log n) (filtered direct paths, resolutions).
+    private uint[] _occupied;
+
     // Multisets of the keys and capabilities in use, kept up to date by SetNode.
     private readonly ByteKeyCounter _encryptionKeys;
     private readonly ByteKeyCounter _signatureKeys;
@@ -35,6 +39,7 @@ public sealed partial class RatchetTree
         Suite = suite;
         _nodes = new Node?[ArrayTree.NodeCount(leafCount)];
         _hashCache = new byte[]?[_nodes.Length];
+        _occupied = new uint[_nodes.Length];
         _encryptionKeys = new ByteKeyCounter();
         _signatureKeys = new ByteKeyCounter();
         _credentialTypesInUse = [];
@@ -46,6 +51,7 @@ public sealed partial class RatchetTree
         Suite = other.Suite;
         _nodes = (Node?[])other._nodes.Clone();
         _hashCache = (byte[]?[])other._hashCache.Clone();
+        _occupied = (uint[])other._occupied.Clone();
         _encryptionKeys = other._encryptionKeys.Clone();
         _signatureKeys = other._signatureKeys.Clone();
         _credentialTypesInUse = new Dictionary<CredentialType, int>(other._credentialTypesInUse);
@@ -286,6 +292,7 @@ public sealed partial class RatchetTree
             var newLength = (int)ArrayTree.NodeCount(half);
             _nodes = _nodes[..newLength];
             _hashCache = _hashCache[..newLength];
+            _occupied = _occupied[..newLength];
         }
     }
 
@@ -388,7 +395,7 @@ public sealed partial class RatchetTree
         }
 
         _nodes[index.Value] = node;
-        InvalidateHashes(index);
+        InvalidateHashes(index, old is null ? 1 : node is null ? -1 : 0);
     }
 
     private void Index(Node node)
@@ -454,14 +461,25 @@ public sealed partial class RatchetTree
         var newLength = (int)ArrayTree.NodeCount(newLeafCount);
         var nodes = new Node?[newLength];
         var cache = new byte[]?[newLength];
+        var occupied = new uint[newLength];
         _nodes.CopyTo(nodes, 0);
         _hashCache.CopyTo(cache, 0);
+        _occupied.CopyTo(occupied, 0);
+
+        // The old root becomes the left child of a blank root: the new root's subtree holds it all.
+        occupied[newLength / 2] = _occupied[_nodes.Length / 2];
         _nodes = nodes;
         _hashCache = cache;
+        _occupied = occupied;
     }
 
     private void AddResolution(NodeIndex node, IReadOnlySet<LeafIndex>? excluded, List<NodeIndex> result)
     {
+        if (_occupied[node.Value] == 0)
+        {
+            return;
+        }
+
         var value = _nodes[node.Value];
         if (node.IsLeaf)
         {
@@ -491,15 +509,9 @@ public sealed partial class RatchetTree
         AddResolution(ArrayTree.Right(node), excluded, result);
     }
 
-    private bool HasNonEmptyResolution(NodeIndex node)
-    {
-        if (_nodes[node.Value] is not null)
-        {
-            return true;
-        }
-
-        return !node.IsLeaf && (HasNonEmptyResolution(ArrayTree.Left(node)) || HasNonEmptyResolution(ArrayTree.Right(node)));
-    }
+    // A subtree with a non-blank node has a non-empty resolution: a blank parent's resolution is
+    // its children's, down to the non-blank node.
+    private bool HasNonEmptyResolution(NodeIndex node) => _occupied[node.Value] > 0;
 
     private void RequireMember(LeafIndex leaf)
     {
