@@ -80,7 +80,7 @@ public static class FanOutScenario
                     break;
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+                await SettleAsync(recorder, cancellationToken).ConfigureAwait(false);
             }
 
             return new FanOutResult(options.TargetLabel, options.Rooms, options.Members, options.Tls, outcome.WallSeconds, steps, null);
@@ -97,7 +97,8 @@ public static class FanOutScenario
 
     /// <summary>
     /// The rates to try. With --find: from --rate, multiplied by --factor while steps pass; after the
-    /// first failure, one step halfway (geometrically) between the last pass and the failure.
+    /// first failure, one step halfway (geometrically) between the last pass and the failure. When the
+    /// very first step fails, the rate is divided by --factor until a step passes, then refined the same way.
     /// </summary>
     private static IEnumerable<double> Plan(LoadGenOptions options, IReadOnlyList<FanOutStep> done)
     {
@@ -118,22 +119,38 @@ public static class FanOutScenario
         }
 
         var next = options.Rate;
+        var goingUp = true;
         for (var i = 0; i < options.MaxSteps; i++)
         {
             yield return next;
             var last = done[^1];
-            if (!last.Passed)
+            var previous = done.Count >= 2 ? done[^2] : null;
+            if (goingUp && last.Passed)
             {
-                var previous = done.Count >= 2 ? done[^2] : null;
-                if (previous is { Passed: true } && i + 1 < options.MaxSteps)
-                {
-                    yield return Math.Round(Math.Sqrt(previous.OfferedPerSecond * last.OfferedPerSecond));
-                }
-
-                yield break;
+                next = Math.Round(next * options.Factor);
+                continue;
             }
 
-            next = Math.Round(next * options.Factor);
+            if (goingUp && previous is null)
+            {
+                goingUp = false;
+                next = Math.Max(1, Math.Round(next / options.Factor));
+                continue;
+            }
+
+            if (!goingUp && !last.Passed)
+            {
+                next = Math.Max(1, Math.Round(next / options.Factor));
+                continue;
+            }
+
+            // The boundary lies between the last two steps: try once between them.
+            if (previous is not null && previous.Passed != last.Passed && i + 1 < options.MaxSteps)
+            {
+                yield return Math.Round(Math.Sqrt(previous.OfferedPerSecond * last.OfferedPerSecond));
+            }
+
+            yield break;
         }
     }
 
@@ -242,6 +259,27 @@ public static class FanOutScenario
             LoadAverage: load,
             Passed: failure is null,
             Failure: failure);
+    }
+
+    /// <summary>
+    /// Lets a backlog left by an overloaded step drain before the next one starts (so one step's
+    /// leftovers do not load the next): waits until nothing has arrived for 500 ms, at most 20 s.
+    /// </summary>
+    private static async Task SettleAsync(DeliveryRecorder recorder, CancellationToken cancellationToken)
+    {
+        var limit = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
+        var last = recorder.ReceivedTotal;
+        var quietSince = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetTimestamp() < limit && Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromMilliseconds(500))
+        {
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            var now = recorder.ReceivedTotal;
+            if (now != last)
+            {
+                last = now;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+        }
     }
 
     private static async Task DelayUntilAsync(long stamp, CancellationToken cancellationToken)
