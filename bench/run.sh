@@ -228,13 +228,16 @@ main_cli() {
   "$CIPHERCHAT" send --room bench "first" >/dev/null
   "$CIPHERCHAT" read --room bench >/dev/null
   # The client runs where the user is: not pinned, like the server here (on CPU 0) it is a separate process.
+  # keygen touches neither network nor disk: the start-up cost of the executable alone.
+  hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/keygen.json" --export-markdown "$out/keygen.md" \
+    "$CIPHERCHAT keygen" >&2
   hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/send.json" --export-markdown "$out/send.md" \
     "$CIPHERCHAT send --room bench 'a message from the benchmark'" >&2
   "$CIPHERCHAT" read --room bench >/dev/null
   hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/read.json" --export-markdown "$out/read.md" \
     "$CIPHERCHAT read --room bench" >&2
   stop_server
-  cat "$out/send.md" "$out/read.md"
+  cat "$out/keygen.md" "$out/send.md" "$out/read.md"
   log "results in $out"
 }
 
