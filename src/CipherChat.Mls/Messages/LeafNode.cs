@@ -4,8 +4,9 @@ using CipherChat.Mls.Codec;
 namespace CipherChat.Mls.Messages;
 
 /// <summary>
-/// RFC 9420 §7.2 LeafNode. <see cref="Lifetime"/> is set exactly when the source is key_package,
-/// <see cref="ParentHash"/> exactly when it is commit.
+/// RFC 9420 §7.2 LeafNode. <see cref="Lifetime"/> is required when the source is key_package and
+/// <see cref="ParentHash"/> when it is commit; for any other source they are ignored on encode
+/// (and null after decode).
 /// </summary>
 public sealed class LeafNode : ITlsCodec<LeafNode>
 {
@@ -113,12 +114,8 @@ public sealed class LeafNode : ITlsCodec<LeafNode>
         Credential.Encode(writer);
         Capabilities.Encode(writer);
         writer.WriteUInt8((byte)LeafNodeSource);
-        if ((Lifetime is not null && LeafNodeSource != LeafNodeSource.KeyPackage) ||
-            (ParentHash is not null && LeafNodeSource != LeafNodeSource.Commit))
-        {
-            throw new MlsMisuseException("A leaf node carries a lifetime only from a key package and a parent hash only from a commit.");
-        }
-
+        // The source selects what is written: a lifetime or parent hash the source does not
+        // select is ignored, so a leaf copied with a new source encodes as that source.
         switch (LeafNodeSource)
         {
             case LeafNodeSource.KeyPackage:

@@ -129,12 +129,21 @@ public class MessageStructTests
     }
 
     [Fact]
-    public void Leaf_nodes_with_fields_that_do_not_match_their_source_cannot_be_encoded()
+    public void Leaf_nodes_missing_the_field_their_source_selects_cannot_be_encoded()
     {
         Assert.Throws<MlsMisuseException>(() => Leaf(LeafNodeSource.KeyPackage).ToBytes());
         Assert.Throws<MlsMisuseException>(() => Leaf(LeafNodeSource.Commit).ToBytes());
-        Assert.Throws<MlsMisuseException>(() => Leaf(LeafNodeSource.Update, parentHash: Bytes("00")).ToBytes());
-        Assert.Throws<MlsMisuseException>(() => Leaf(LeafNodeSource.Update, new Lifetime { NotBefore = 0, NotAfter = 0 }).ToBytes());
+    }
+
+    [Fact]
+    public void Fields_the_source_does_not_select_are_not_encoded()
+    {
+        var plain = Leaf(LeafNodeSource.Update).ToBytes();
+        Assert.Equal(plain, Leaf(LeafNodeSource.Update, new Lifetime { NotBefore = 1, NotAfter = 2 }, Bytes("5050")).ToBytes());
+
+        var decoded = LeafNode.FromBytes(plain);
+        Assert.Null(decoded.Lifetime);
+        Assert.Null(decoded.ParentHash);
     }
 
     [Theory]
