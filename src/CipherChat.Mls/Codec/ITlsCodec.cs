@@ -16,7 +16,7 @@ public interface ITlsCodec<TSelf> : ITlsEncodable
 }
 
 /// <summary>
-/// Whole-buffer helpers. The same operations are available as <c>value.ToBytes()</c> and
+/// Whole-buffer encode and decode. The same operations are available as <c>value.ToBytes()</c> and
 /// <c>T.FromBytes(span)</c> through <see cref="TlsCodecExtensions"/>.
 /// </summary>
 public static class TlsCodec

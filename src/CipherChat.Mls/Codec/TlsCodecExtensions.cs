@@ -4,7 +4,7 @@ using CipherChat.Mls.Codec;
 // imports CipherChat.Mls for the exception types, sees ToBytes/FromBytes without another using.
 namespace CipherChat.Mls;
 
-/// <summary>Whole-buffer helpers for wire structs: <c>value.ToBytes()</c> and <c>T.FromBytes(span)</c>.</summary>
+/// <summary>Whole-buffer encode and decode for wire structs: <c>value.ToBytes()</c> and <c>T.FromBytes(span)</c>.</summary>
 public static class TlsCodecExtensions
 {
     /// <summary>The encoding of <paramref name="value"/> as a new array.</summary>

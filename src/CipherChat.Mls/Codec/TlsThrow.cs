@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace CipherChat.Mls.Codec;
 
-/// <summary>Throw helpers, so that the hot read methods stay small.</summary>
+/// <summary>Throwing lives here, out of line, so that the hot read methods stay small.</summary>
 internal static class TlsThrow
 {
     [DoesNotReturn]
