@@ -21,6 +21,7 @@ public sealed class TestClient : IAsyncDisposable
     private readonly Stream _stream;
     private readonly PipeReader _reader;
     private ulong _nextRequestId;
+    private bool _ownsKey;
 
     private TestClient(Socket socket, Stream stream)
     {
@@ -73,7 +74,7 @@ public sealed class TestClient : IAsyncDisposable
         var client = await ConnectAsync(endpoint);
         await client.HelloAsync();
         var reply = await client.RegisterAsync(username, invite);
-        Assert.Equal(Frame.BodyOneofCase.LoginOk, reply.BodyCase);
+        Assert.True(reply.BodyCase == Frame.BodyOneofCase.LoginOk, $"register failed: {reply}");
         return client;
     }
 
@@ -83,7 +84,7 @@ public sealed class TestClient : IAsyncDisposable
         var client = await ConnectAsync(endpoint);
         await client.HelloAsync();
         var reply = await client.LoginAsync(username, key);
-        Assert.Equal(Frame.BodyOneofCase.LoginOk, reply.BodyCase);
+        Assert.True(reply.BodyCase == Frame.BodyOneofCase.LoginOk, $"login failed: {reply}");
         return client;
     }
 
@@ -99,6 +100,7 @@ public sealed class TestClient : IAsyncDisposable
 
     public async Task<Frame> RegisterAsync(string username, string? invite = null, Key? key = null)
     {
+        var owned = key is null;
         key ??= NewKey();
         var publicKey = key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
         var signature = SignatureAlgorithm.Ed25519.Sign(key, AuthTranscript.ForRegister(Challenge, username, publicKey));
@@ -115,7 +117,12 @@ public sealed class TestClient : IAsyncDisposable
         if (reply.BodyCase == Frame.BodyOneofCase.LoginOk)
         {
             Key = key;
+            _ownsKey = owned;
             Username = reply.LoginOk.Username;
+        }
+        else if (owned)
+        {
+            key.Dispose();
         }
 
         return reply;
@@ -251,6 +258,9 @@ public sealed class TestClient : IAsyncDisposable
         await _reader.CompleteAsync();
         await _stream.DisposeAsync();
         _socket.Dispose();
-        Key?.Dispose();
+        if (_ownsKey)
+        {
+            Key?.Dispose();
+        }
     }
 }
