@@ -42,6 +42,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 40, Level = LogLevel.Error, Message = "Connection {ConnectionId}: storage failure")]
     public static partial void StoreFailure(ILogger logger, string connectionId, Exception exception);
 
+    [LoggerMessage(EventId = 50, Level = LogLevel.Warning, Message = "Room {Room}: catching up from the shared database failed; clients will fetch the gap")]
+    public static partial void CatchUpFailed(ILogger logger, string room, Exception exception);
+
     [LoggerMessage(EventId = 41, Level = LogLevel.Error, Message = "Connection {ConnectionId}: unexpected failure")]
     public static partial void ConnectionFailure(ILogger logger, string connectionId, Exception exception);
 }

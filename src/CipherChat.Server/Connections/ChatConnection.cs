@@ -474,6 +474,13 @@ internal sealed class ChatConnection : IDeliveryTarget
                     return false;
             }
         }
+        catch (ChatStoreException ex)
+        {
+            // The database cannot be reached; a retried send is de-duplicated, so the client may simply retry.
+            ServerLog.StoreFailure(_core.Logger, _id, ex);
+            Refuse(ErrorCode.Internal, "storage unavailable: try again later", requestId);
+            return true;
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A storage fault: the store's operations are atomic, so nothing was half-done.

@@ -16,6 +16,12 @@ public sealed class ChatServerCore
     private int _connectionCounter;
 
     public ChatServerCore(ChatServerOptions options, IChatStore store, ILoggerFactory? loggerFactory = null)
+        : this(options, store, loggerFactory, null)
+    {
+    }
+
+    /// <summary>A server core that is one of several nodes sharing <paramref name="store"/>, connected by <paramref name="cluster"/>.</summary>
+    public ChatServerCore(ChatServerOptions options, IChatStore store, ILoggerFactory? loggerFactory, IClusterBus? cluster)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
@@ -23,8 +29,8 @@ public sealed class ChatServerCore
         Options = options;
         Store = store;
         Metrics = new ServerMetrics();
-        Hub = new DeliveryHub(store, Metrics, options.MaxFrameBytes);
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("CipherChat.Server");
+        Hub = new DeliveryHub(store, Metrics, options.MaxFrameBytes, cluster, Logger);
     }
 
     public ChatServerOptions Options { get; }

@@ -1,7 +1,10 @@
 using CipherChat.Protocol;
 using CipherChat.Protocol.V1;
+using System.Collections.Concurrent;
 using CipherChat.Server.Storage;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CipherChat.Server.Delivery;
 
@@ -12,12 +15,14 @@ namespace CipherChat.Server.Delivery;
 /// </summary>
 /// <remarks>
 /// Appends and fan-out for one room happen under that room's lock, so every connection sees a room's
-/// events in sequence order. Scale-out (several nodes) will publish the encoded event between nodes
-/// here; the rest of the server does not change.
+/// events in sequence order. With several nodes (an <see cref="IClusterBus"/>), a node publishes each
+/// stored seq on the bus and pushes what other nodes stored by reading the shared log; the rest of the
+/// server does not change.
 /// </remarks>
 public sealed class DeliveryHub
 {
     private const int LockStripes = 64;
+    private const int CatchUpPageSize = 256;
 
     private readonly IChatStore _store;
     private readonly ServerMetrics _metrics;
@@ -28,11 +33,35 @@ public sealed class DeliveryHub
     private readonly Dictionary<string, HashSet<IDeliveryTarget>> _byRoom = new(StringComparer.Ordinal);
     private readonly Dictionary<IDeliveryTarget, HashSet<string>> _roomsOf = [];
 
+    // Scale-out only: the bus between nodes, the shared log it reads from, and per room the highest
+    // seq this node has pushed to its connections (changed only under the room's lock).
+    private readonly IClusterBus? _cluster;
+    private readonly IRoomLog? _log;
+    private readonly ConcurrentDictionary<string, ulong> _delivered = new(StringComparer.Ordinal);
+    private readonly ILogger _logger;
+
     public DeliveryHub(IChatStore store, ServerMetrics metrics, int maxFrameBytes)
+        : this(store, metrics, maxFrameBytes, null, null)
     {
+    }
+
+    /// <summary>
+    /// A hub that also delivers what other nodes store: <paramref name="cluster"/> carries the
+    /// notifications, and <paramref name="store"/> must then be an <see cref="IRoomLog"/>.
+    /// </summary>
+    public DeliveryHub(IChatStore store, ServerMetrics metrics, int maxFrameBytes, IClusterBus? cluster, ILogger? logger)
+    {
+        ArgumentNullException.ThrowIfNull(store);
         _store = store;
         _metrics = metrics;
         _maxFrameBytes = maxFrameBytes;
+        _logger = logger ?? NullLogger.Instance;
+        if (cluster is not null)
+        {
+            _log = store as IRoomLog ?? throw new ArgumentException("Several nodes need a shared store (PostgreSQL).", nameof(store));
+            _cluster = cluster;
+        }
+
         _roomLocks = new SemaphoreSlim[LockStripes];
         for (var i = 0; i < LockStripes; i++)
         {
@@ -133,12 +162,13 @@ public sealed class DeliveryHub
     public async ValueTask<AppendOutcome> SendAsync(NewMessage message, IDeliveryTarget? origin, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var roomLock = _roomLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(message.Room) % LockStripes)];
+        var roomLock = RoomLock(message.Room);
+        AppendOutcome outcome;
         await roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The store call is not cancelled: once started, a send completes (stored) or fails as a whole.
-            var outcome = await _store.AppendMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
+            outcome = await _store.AppendMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
             if (outcome.Status != AppendStatus.Stored)
             {
                 return outcome;
@@ -146,13 +176,156 @@ public sealed class DeliveryHub
 
             _metrics.MessageStored();
             var stored = new StoredMessage(message.Room, outcome.Seq, message.Sender, outcome.ServerTime, message.ClientMessageId, message.Payload);
-            FanOut(stored, origin);
-            return outcome;
+            if (_cluster is null)
+            {
+                FanOut(stored, origin);
+                return outcome;
+            }
+
+            await FanOutInOrderAsync(stored, origin).ConfigureAwait(false);
         }
         finally
         {
             roomLock.Release();
         }
+
+        _cluster.Publish(message.Room, outcome.Seq);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Scale-out: <paramref name="room"/>'s log reached <paramref name="seq"/> (another node said so, or
+    /// a check of the database found it). Pushes the messages this node has not pushed yet to its
+    /// connections in that room, oldest first.
+    /// </summary>
+    /// <remarks>
+    /// The first time a room is seen with connections here, only its newest message is pushed: each
+    /// client fetched its history when it connected and fills any gap before a pushed seq itself.
+    /// </remarks>
+    public async Task CatchUpAsync(string room, ulong seq, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        if (_log is null || seq == 0 || (_delivered.TryGetValue(room, out var known) && known >= seq))
+        {
+            return;
+        }
+
+        var roomLock = RoomLock(room);
+        await roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var seen = _delivered.TryGetValue(room, out var done);
+            if (seen && done >= seq)
+            {
+                return;
+            }
+
+            if (!HasLocalMembers(room))
+            {
+                _delivered[room] = seq;
+                return;
+            }
+
+            await DeliverFromLogAsync(room, seen ? done : seq - 1, seq, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            roomLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Scale-out: compares every room with connections on this node against the database and catches
+    /// up the ones that moved on. Repairs lost notifications; the bus runs it periodically and after
+    /// reconnecting.
+    /// </summary>
+    public async Task CatchUpAllAsync(CancellationToken cancellationToken)
+    {
+        if (_log is null)
+        {
+            return;
+        }
+
+        string[] rooms;
+        lock (_gate)
+        {
+            rooms = [.. _byRoom.Keys];
+        }
+
+        if (rooms.Length == 0)
+        {
+            return;
+        }
+
+        var last = await _log.GetLastSeqsAsync(rooms, cancellationToken).ConfigureAwait(false);
+        foreach (var (room, seq) in last)
+        {
+            await CatchUpAsync(room, seq, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Scale-out: the highest seq of <paramref name="room"/> this node has pushed (0 when none).</summary>
+    public ulong DeliveredSeq(string room) => _delivered.GetValueOrDefault(room);
+
+    private SemaphoreSlim RoomLock(string room) =>
+        _roomLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(room) % LockStripes)];
+
+    private bool HasLocalMembers(string room)
+    {
+        lock (_gate)
+        {
+            return _byRoom.ContainsKey(room);
+        }
+    }
+
+    /// <summary>Under the room's lock: pushes what other nodes stored before <paramref name="stored"/>, then it.</summary>
+    private async Task FanOutInOrderAsync(StoredMessage stored, IDeliveryTarget? origin)
+    {
+        if (_delivered.TryGetValue(stored.Room, out var done) && done + 1 < stored.Seq && HasLocalMembers(stored.Room))
+        {
+            try
+            {
+                await DeliverFromLogAsync(stored.Room, done, stored.Seq - 1, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ChatStoreException or TimeoutException or IOException)
+            {
+                // The message is stored and is pushed below; clients fetch the gap before it themselves.
+                ServerLog.CatchUpFailed(_logger, stored.Room, ex);
+            }
+        }
+
+        FanOut(stored, origin);
+        _delivered.AddOrUpdate(stored.Room, stored.Seq, (_, old) => Math.Max(old, stored.Seq));
+    }
+
+    /// <summary>Under the room's lock: reads (after, upTo] from the shared log and pushes it.</summary>
+    private async Task DeliverFromLogAsync(string room, ulong after, ulong upTo, CancellationToken cancellationToken)
+    {
+        while (after < upTo)
+        {
+            var page = await _log!.ReadLogAsync(room, after, (int)Math.Min(CatchUpPageSize, upTo - after), cancellationToken).ConfigureAwait(false);
+            var progressed = false;
+            foreach (var message in page)
+            {
+                if (message.Seq <= after || message.Seq > upTo)
+                {
+                    continue;
+                }
+
+                FanOut(message, null);
+                after = message.Seq;
+                progressed = true;
+            }
+
+            if (!progressed)
+            {
+                break;
+            }
+
+            _delivered.AddOrUpdate(room, after, (_, old) => Math.Max(old, after));
+        }
+
+        _delivered.AddOrUpdate(room, upTo, (_, old) => Math.Max(old, upTo));
     }
 
     private void FanOut(StoredMessage message, IDeliveryTarget? origin)

@@ -5,6 +5,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using CipherChat.Protocol;
 using CipherChat.Server.Connections;
+using CipherChat.Server.Delivery;
 using CipherChat.Server.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
@@ -36,11 +37,13 @@ public sealed class ChatServer : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown;
     private readonly IChatStore _store;
     private readonly bool _ownsStore;
+    private readonly IClusterBus? _cluster;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private ChatServer(WebApplication app, CancellationTokenSource shutdown, ChatServerCore core, IChatStore store, bool ownsStore, X509Certificate2? certificate, IPEndPoint endpoint, IPEndPoint? healthEndpoint, ILogger logger)
+    private ChatServer(WebApplication app, CancellationTokenSource shutdown, ChatServerCore core, IChatStore store, bool ownsStore, X509Certificate2? certificate, IPEndPoint endpoint, IPEndPoint? healthEndpoint, ILogger logger, IClusterBus? cluster)
     {
+        _cluster = cluster;
         _app = app;
         _shutdown = shutdown;
         Core = core;
@@ -71,14 +74,22 @@ public sealed class ChatServer : IAsyncDisposable
     /// Starts a server. With <paramref name="ownsStore"/> the store is disposed when the server stops.
     /// For tests: Listen = "127.0.0.1:0" picks a free port, read it from <see cref="Endpoint"/>.
     /// </summary>
-    public static async Task<ChatServer> StartAsync(ChatServerOptions options, IChatStore store, ILoggerFactory? loggerFactory = null, bool ownsStore = true, CancellationToken cancellationToken = default)
+    public static Task<ChatServer> StartAsync(ChatServerOptions options, IChatStore store, ILoggerFactory? loggerFactory = null, bool ownsStore = true, CancellationToken cancellationToken = default) =>
+        StartAsync(options, store, cluster: null, loggerFactory, ownsStore, cancellationToken);
+
+    /// <summary>
+    /// Starts one of several nodes sharing <paramref name="store"/> (which must be an
+    /// <see cref="IRoomLog"/>), with <paramref name="cluster"/> carrying fan-out between nodes. The
+    /// server starts the bus before accepting connections and disposes it when it stops.
+    /// </summary>
+    public static async Task<ChatServer> StartAsync(ChatServerOptions options, IChatStore store, IClusterBus? cluster, ILoggerFactory? loggerFactory = null, bool ownsStore = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
         var endpoint = options.Validate();
         loggerFactory ??= NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger("CipherChat.Server");
-        var core = new ChatServerCore(options, store, loggerFactory);
+        var core = new ChatServerCore(options, store, loggerFactory, cluster);
 
         X509Certificate2? certificate = null;
         if (options.TlsEnabled)
@@ -131,10 +142,20 @@ public sealed class ChatServer : IAsyncDisposable
 
         try
         {
+            if (cluster is not null)
+            {
+                await cluster.StartAsync(core.Hub, cancellationToken).ConfigureAwait(false);
+            }
+
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync().ConfigureAwait(false);
+            }
+
             await app.DisposeAsync().ConfigureAwait(false);
             certificate?.Dispose();
             shutdown.Dispose();
@@ -143,7 +164,7 @@ public sealed class ChatServer : IAsyncDisposable
 
         var bound = chatListen?.IPEndPoint ?? endpoint;
         ServerLog.Listening(logger, bound.ToString(), certificate is null ? "TCP" : "TLS");
-        return new ChatServer(app, shutdown, core, store, ownsStore, certificate, bound, healthListen?.IPEndPoint, logger);
+        return new ChatServer(app, shutdown, core, store, ownsStore, certificate, bound, healthListen?.IPEndPoint, logger, cluster);
     }
 
     /// <summary>
@@ -168,6 +189,11 @@ public sealed class ChatServer : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync().ConfigureAwait(false);
+            if (_cluster is not null)
+            {
+                await _cluster.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (_ownsStore)
             {
                 await _store.DisposeAsync().ConfigureAwait(false);
