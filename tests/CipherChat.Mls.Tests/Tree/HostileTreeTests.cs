@@ -1,4 +1,5 @@
 using CipherChat.Mls.Codec;
+using CipherChat.Mls.Crypto;
 using CipherChat.Mls.Messages;
 using CipherChat.Mls.Tree;
 using CipherChat.Mls.TreeMath;
@@ -136,7 +137,7 @@ public sealed class HostileTreeTests : IDisposable
         var nodes = Nodes;
         var parentIndex = nodes.FindIndex(n => n?.Parent is not null);
         var parent = nodes[parentIndex]!.Parent!;
-        using var outsider = Crypto.MlsCipherSuite.Default.GenerateHpkeKeyPair();
+        using var outsider = MlsCipherSuite.Default.GenerateHpkeKeyPair();
         nodes[parentIndex] = Node.FromParent(new ParentNode
         {
             EncryptionKey = outsider.PublicKey,
@@ -164,7 +165,7 @@ public sealed class HostileTreeTests : IDisposable
         var nodes = Nodes;
         Assert.Contains(5u, nodes[7]!.Parent!.UnmergedLeaves);
         Assert.Equal(11, nodes.Count);
-        using var key = Crypto.MlsCipherSuite.Default.GenerateHpkeKeyPair();
+        using var key = MlsCipherSuite.Default.GenerateHpkeKeyPair();
         nodes.Add(Node.FromParent(new ParentNode { EncryptionKey = key.PublicKey, ParentHash = Array.Empty<byte>() }));
         AssertRejected(nodes, "intermediate");
     }
