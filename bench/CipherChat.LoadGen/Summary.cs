@@ -57,7 +57,7 @@ public static class Summary
             text.AppendLine("| metric | " + string.Join(" | ", targets) + " |");
             text.AppendLine("|---|" + string.Concat(targets.Select(_ => "---:|")));
             var metrics = group.Key.StartsWith("fan-out", StringComparison.Ordinal)
-                ? new[] { ("runs", "runs"), ("best delivered msg/s (p99 < limit)", "delivered_per_s"), ("offered msg/s at best", "offered_per_s"), ("p50 ms at best", "p50_ms"), ("p99 ms at best", "p99_ms"), ("p999 ms at best", "p999_ms"), ("server CPU % at best", "server_cpu_percent"), ("server peak RSS MiB", "server_peak_rss_mib"), ("generator CPU % at best", "generator_cpu_percent"), ("load average", "load_average") }
+                ? new[] { ("runs", "runs"), ("best delivered msg/s (p99 < limit)", "delivered_per_s"), ("offered msg/s at best", "offered_per_s"), ("p50 ms at best", "p50_ms"), ("p99 ms at best", "p99_ms"), ("p999 ms at best", "p999_ms"), ("server CPU % at best", "server_cpu_percent"), ("server CPU µs per delivery", "cpu_us_per_delivery"), ("server peak RSS MiB", "server_peak_rss_mib"), ("generator CPU % at best", "generator_cpu_percent"), ("load average", "load_average") }
                 : new[] { ("runs", "runs"), ("connect all, s", "connect_s"), ("connect p50 ms", "connect_p50_ms"), ("connect p99 ms", "connect_p99_ms"), ("failures", "failures"), ("alive after hold", "alive_after_hold"), ("server RSS after, MiB", "server_rss_after_mib"), ("RSS per connection, KiB", "rss_per_connection_kib"), ("load average", "load_average") };
             foreach (var (label, key) in metrics)
             {
@@ -86,6 +86,14 @@ public static class Summary
 
     private static double Value(JsonElement json, string key)
     {
+        if (key == "cpu_us_per_delivery")
+        {
+            // Server CPU time per delivery at the best step: how the cost grows with room size.
+            var cpu = Value(json, "server_cpu_percent");
+            var delivered = Value(json, "delivered_per_s");
+            return delivered > 0 ? cpu / 100 * 1e6 / delivered : double.NaN;
+        }
+
         // Fan-out headline values are absent when no step passed: count that as 0 deliveries.
         if (!json.TryGetProperty(key, out var value) || value.ValueKind != JsonValueKind.Number)
         {
