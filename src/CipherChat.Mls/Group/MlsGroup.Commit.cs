@@ -87,6 +87,8 @@ public sealed partial class MlsGroup
         byValue.AddRange(options.ExternalPsks.Select(id => new PreSharedKeyProposal { Psk = PreSharedKeyId.External(id, PskSecret.NewNonce(_suite)) }));
         foreach (var proposal in byValue)
         {
+            // RFC 9420 §12.2: the committer checks each proposal it adds, as every receiver will.
+            ValidateProposal(proposal, _own.Value);
             entries.Add(ProposalOrRef.ByValue(proposal));
             proposals.Add((proposal, _own.Value));
         }
