@@ -32,10 +32,12 @@ public static class ServerCommand
         var cert = new Option<string?>("--cert") { Description = "A PFX certificate to use instead of the self-signed one" };
         var certPassword = new Option<string?>("--cert-password") { Description = "Password of the --cert file" };
         var health = new Option<string?>("--health") { Description = "ADDRESS:PORT for an HTTP health endpoint (/healthz, /metrics), e.g. 127.0.0.1:9090" };
+        var postgres = new Option<string?>("--postgres") { Description = "Keep data in PostgreSQL instead of SQLite (Npgsql connection string); for several nodes" };
+        var redis = new Option<string?>("--redis") { Description = "HOST:PORT of the Redis that carries fan-out between nodes (needs --postgres)" };
 
         var command = new Command("server", "Run a CipherChat server")
         {
-            listen, data, tls, registration, maxFrame, cert, certPassword, health,
+            listen, data, tls, registration, maxFrame, cert, certPassword, health, postgres, redis,
         };
         command.Subcommands.Add(CreateInvite());
         command.SetAction(async (parse, cancellationToken) =>
@@ -57,6 +59,16 @@ public static class ServerCommand
             Flag("Cert", parse.GetValue(cert));
             Flag("CertPassword", parse.GetValue(certPassword));
             Flag("Health", parse.GetValue(health));
+            if (parse.GetValue(postgres) is { } postgresValue)
+            {
+                flags["Storage:Postgres"] = postgresValue;
+            }
+
+            if (parse.GetValue(redis) is { } redisValue)
+            {
+                flags["ScaleOut:Redis"] = redisValue;
+            }
+
             return await RunAsync(flags, cancellationToken);
         });
         return command;
@@ -65,17 +77,21 @@ public static class ServerCommand
     private static Command CreateInvite()
     {
         var data = new Option<string?>("--data") { Description = "The server's data folder" };
-        var command = new Command("invite", "Print a new one-time invite code for a server with --registration invite") { data };
+        var postgres = new Option<string?>("--postgres") { Description = "The cluster's PostgreSQL connection string (instead of --data)" };
+        var command = new Command("invite", "Print a new one-time invite code for a server with --registration invite") { data, postgres };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = BuildConfiguration(new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
             {
                 ["Server:Data"] = parse.GetValue(data),
+                ["Storage:Postgres"] = parse.GetValue(postgres),
             });
             var options = BindOptions(configuration);
             try
             {
-                var code = await SqliteChatServer.CreateInviteAsync(options.DataDirectory, cancellationToken);
+                var code = ClusterNode.PostgresConnectionString(configuration) is null
+                    ? await SqliteChatServer.CreateInviteAsync(options.DataDirectory, cancellationToken)
+                    : await ClusterNode.CreateInviteAsync(configuration, cancellationToken);
                 Console.Out.WriteLine(code);
                 return 0;
             }
@@ -97,6 +113,7 @@ public static class ServerCommand
             configuration = BuildConfiguration(flags);
             options = BindOptions(configuration);
             options.Validate();
+            ClusterNode.Validate(configuration);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
@@ -120,7 +137,9 @@ public static class ServerCommand
         ChatServer server;
         try
         {
-            server = await SqliteChatServer.StartAsync(options, loggerFactory, cancellationToken);
+            server = ClusterNode.PostgresConnectionString(configuration) is null
+                ? await SqliteChatServer.StartAsync(options, loggerFactory, cancellationToken)
+                : await ClusterNode.StartAsync(options, configuration, loggerFactory, cancellationToken);
         }
         catch (Exception ex) when (ex is ChatStoreException or IOException or SocketException or UnauthorizedAccessException
             or System.Security.Cryptography.CryptographicException or InvalidOperationException)
@@ -134,6 +153,11 @@ public static class ServerCommand
         }
 
         PrintBanner(server, options);
+        if (ClusterNode.PostgresConnectionString(configuration) is not null)
+        {
+            Console.Out.WriteLine(ClusterNode.Describe(configuration));
+        }
+
         try
         {
             // System.CommandLine cancels this token on Ctrl-C and SIGTERM.
