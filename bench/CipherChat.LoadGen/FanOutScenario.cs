@@ -55,18 +55,21 @@ public static class FanOutScenario
                     $"{outcome.Failures} of {users.Length} connections failed to set up; first: {outcome.FirstError}");
             }
 
-            var connections = outcome.Connections.Select(c => c!).ToArray();
+            // Every entry is set (no failures); a dropped member's entry is replaced when it reconnects.
+            var connections = outcome.Connections;
 
             // Senders interleaved by room: consecutive messages go to different rooms.
-            var senders = new BenchConnection[connections.Length];
+            var order = new int[connections.Length];
             var n = 0;
             for (var m = 0; m < options.Members; m++)
             {
                 for (var r = 0; r < options.Rooms; r++)
                 {
-                    senders[n++] = connections[(r * options.Members) + m];
+                    order[n++] = (r * options.Members) + m;
                 }
             }
+
+            var senders = order.Select(i => connections[i]!).ToArray();
 
             // Let the join traffic settle.
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
@@ -75,12 +78,22 @@ public static class FanOutScenario
             {
                 var step = await RunStepAsync(options, senders, recorder, rate, cancellationToken).ConfigureAwait(false);
                 steps.Add(step);
+                await SettleAsync(recorder, cancellationToken).ConfigureAwait(false);
                 if (step.ClosedConnections > 0)
                 {
-                    break;
-                }
+                    // The server dropped members (too slow for them, or they for it): log them in again
+                    // so that the search can go on at lower rates.
+                    var error = await ReconnectAsync(options, target, users, connections, recorder, cancellationToken).ConfigureAwait(false);
+                    if (error is not null)
+                    {
+                        return new FanOutResult(options.TargetLabel, options.Rooms, options.Members, options.Tls, outcome.WallSeconds, steps, error);
+                    }
 
-                await SettleAsync(recorder, cancellationToken).ConfigureAwait(false);
+                    for (var k = 0; k < order.Length; k++)
+                    {
+                        senders[k] = connections[order[k]]!;
+                    }
+                }
             }
 
             return new FanOutResult(options.TargetLabel, options.Rooms, options.Members, options.Tls, outcome.WallSeconds, steps, null);
@@ -93,6 +106,30 @@ public static class FanOutScenario
                 user.Dispose();
             }
         }
+    }
+
+    private static async Task<string?> ReconnectAsync(
+        LoadGenOptions options, TargetOptions target, BenchUser[] users, BenchConnection?[] connections, DeliveryRecorder recorder, CancellationToken cancellationToken)
+    {
+        var closed = Enumerable.Range(0, connections.Length).Where(i => connections[i] is { IsClosed: true }).ToArray();
+        string? error = null;
+        await Parallel.ForEachAsync(
+            closed,
+            new ParallelOptions { MaxDegreeOfParallelism = options.Parallel, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                await connections[i]!.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    connections[i] = await Setup.ConnectAsync(options, target, users[i], CipherChatSetup.Login, recorder, ct).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or System.Security.Authentication.AuthenticationException)
+                {
+                    error ??= $"reconnecting a dropped member failed: {ex.Message}";
+                }
+            }).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        return error;
     }
 
     /// <summary>
