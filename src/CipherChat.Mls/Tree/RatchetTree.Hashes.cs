@@ -6,6 +6,9 @@ namespace CipherChat.Mls.Tree;
 
 public sealed partial class RatchetTree
 {
+    /// <summary>How many node hashes (tree hash inputs) this instance has computed; lets tests check that caching keeps commits O(log n).</summary>
+    internal long NodeHashesComputed { get; private set; }
+
     /// <summary>RFC 9420 §7.8 tree hash of the root: the value of GroupContext.tree_hash.</summary>
     public byte[] TreeHash() => (byte[])TreeHashCached(Root).Clone();
 
@@ -135,6 +138,7 @@ public sealed partial class RatchetTree
     // TreeHashInput with node_type leaf: uint32 leaf_index, optional<LeafNode>.
     private byte[] LeafHash(NodeIndex node, LeafNode? leaf)
     {
+        NodeHashesComputed++;
         var input = Encoded(w =>
         {
             w.WriteUInt8((byte)NodeType.Leaf);
@@ -147,6 +151,7 @@ public sealed partial class RatchetTree
     // TreeHashInput with node_type parent: optional<ParentNode>, left_hash<V>, right_hash<V>.
     private byte[] ParentTreeHash(ParentNode? parent, byte[] left, byte[] right)
     {
+        NodeHashesComputed++;
         var input = Encoded(w =>
         {
             w.WriteUInt8((byte)NodeType.Parent);
