@@ -164,6 +164,10 @@ public static class TreeKem
     /// <param name="newMembers">Leaves added by this commit (excluded from resolutions).</param>
     /// <param name="groupContextExtensions">The next epoch's GroupContext extensions, for leaf validation.</param>
     /// <param name="provisionalContext">Builds the provisional GroupContext from the new tree hash.</param>
+    /// <param name="externalJoin">
+    /// True for an external commit (RFC 9420 §12.4.3.2): the caller has placed the joiner's leaf
+    /// with <c>tree.AddLeaf(path.LeafNode)</c> and passes that index as <paramref name="sender"/>.
+    /// </param>
     /// <exception cref="MlsValidationException">The UpdatePath is invalid or cannot be decrypted.</exception>
     public static ProcessedUpdatePath ProcessUpdatePath(
         RatchetTree tree,
@@ -173,7 +177,8 @@ public static class TreeKem
         ReadOnlyMemory<byte> groupId,
         IReadOnlySet<LeafIndex> newMembers,
         IReadOnlyList<Extension> groupContextExtensions,
-        Func<byte[], GroupContext> provisionalContext)
+        Func<byte[], GroupContext> provisionalContext,
+        bool externalJoin = false)
     {
         ArgumentNullException.ThrowIfNull(tree);
         ArgumentNullException.ThrowIfNull(keys);
@@ -189,7 +194,17 @@ public static class TreeKem
             throw new MlsMisuseException("An UpdatePath is processed by existing members other than its sender.");
         }
 
-        if (sender.Value >= tree.LeafCount || tree.GetLeaf(sender) is null)
+        if (externalJoin)
+        {
+            if (!ReferenceEquals(tree.GetLeaf(sender), path.LeafNode))
+            {
+                throw new MlsMisuseException("For an external commit, place the UpdatePath's leaf with AddLeaf first.");
+            }
+
+            // A joiner replaces no leaf: validate its leaf as if the slot were empty.
+            tree.SetNode(sender.ToNode(), null);
+        }
+        else if (sender.Value >= tree.LeafCount || tree.GetLeaf(sender) is null)
         {
             throw new MlsValidationException("The UpdatePath sender is not a member.");
         }

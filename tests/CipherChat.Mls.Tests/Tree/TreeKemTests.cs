@@ -240,3 +240,55 @@ public sealed class TreeKemTests : IDisposable
         }
     }
 }
+
+/// <summary>External commits (RFC 9420 §12.4.3.2): a joiner takes the leftmost blank leaf and sends a path.</summary>
+public sealed class ExternalJoinTreeKemTests : IDisposable
+{
+    private static readonly HashSet<LeafIndex> NoNewMembers = [];
+    private readonly TestGroup _group;
+
+    public ExternalJoinTreeKemTests()
+    {
+        _group = new TestGroup("a");
+        _group.Commit(0, add: ["b", "c", "d"]);
+        _group.Commit(2, remove: [1]);
+    }
+
+    [Fact]
+    public void Members_process_an_external_joiners_update_path()
+    {
+        using var joiner = new TestClient("x");
+        var joinerTree = _group.Tree.Clone();
+        var slot = joinerTree.AddLeaf(joiner.Leaf);
+        Assert.Equal(new LeafIndex(1), slot);
+        using var joinerKeys = TreePrivateKeys.ForLeaf(slot, joiner.Encryption.PrivateKey);
+        using var created = TreeKem.CreateUpdatePath(joinerTree, joinerKeys, joiner.Signer, _group.GroupId, NoNewMembers, _group.Context);
+
+        foreach (var (leaf, keys) in _group.Keys)
+        {
+            var tree = _group.Tree.Clone();
+            Assert.Equal(slot, tree.AddLeaf(created.Path.LeafNode));
+            using var processed = TreeKem.ProcessUpdatePath(
+                tree, keys, slot, created.Path, _group.GroupId, NoNewMembers, [], _group.Context, externalJoin: true);
+            Assert.Equal(created.CommitSecret.ToArray(), processed.CommitSecret.ToArray());
+            Assert.Equal(joinerTree.Encode(), tree.Encode());
+            processed.Keys.CheckConsistency(tree);
+        }
+
+        RatchetTreeValidator.Validate(joinerTree, _group.GroupId, []);
+    }
+
+    [Fact]
+    public void An_external_path_must_be_placed_first()
+    {
+        using var joiner = new TestClient("x");
+        var joinerTree = _group.Tree.Clone();
+        var slot = joinerTree.AddLeaf(joiner.Leaf);
+        using var joinerKeys = TreePrivateKeys.ForLeaf(slot, joiner.Encryption.PrivateKey);
+        using var created = TreeKem.CreateUpdatePath(joinerTree, joinerKeys, joiner.Signer, _group.GroupId, NoNewMembers, _group.Context);
+        Assert.Throws<MlsMisuseException>(() => TreeKem.ProcessUpdatePath(
+            _group.Tree.Clone(), _group.Keys[0], slot, created.Path, _group.GroupId, NoNewMembers, [], _group.Context, externalJoin: true));
+    }
+
+    public void Dispose() => _group.Dispose();
+}
