@@ -108,11 +108,11 @@ public sealed partial class MlsGroup
         {
             if (pathNeeded)
             {
-                var (leaf, nodes, secret) = TreeKem.Prepare(_suite, newTree, _own, _tree.GetLeaf(_own)!, _signer.PrivateKey, _context.GroupId.Span, privateKeys);
+                var (leaf, nodes, secret) = GroupTreeKem.Prepare(_suite, newTree, _own, _tree.GetLeaf(_own)!, _signer.PrivateKey, _context.GroupId.Span, privateKeys);
                 pathNodes = nodes;
                 commitSecret = secret;
                 var provisional = ProvisionalContext(newTree, applied.Extensions);
-                path = TreeKem.Encrypt(_suite, newTree, _own, leaf, nodes, applied.Added.ToHashSet(), provisional.ToBytes());
+                path = GroupTreeKem.Encrypt(_suite, newTree, _own, leaf, nodes, applied.Added.ToHashSet(), provisional.ToBytes());
             }
 
             var commit = new Commit { Proposals = entries, Path = path };
@@ -357,11 +357,11 @@ public sealed partial class MlsGroup
             if (commit.Path is { } path)
             {
                 ValidateCommitPath(newTree, committer, path, applied);
-                TreeKem.Merge(newTree, committer, path);
+                GroupTreeKem.Merge(newTree, committer, path);
                 if (!removed)
                 {
                     var provisional = ProvisionalContext(newTree, applied.Extensions);
-                    commitSecret = TreeKem.Decrypt(_suite, newTree, committer, _own, path, applied.Added.ToHashSet(), provisional.ToBytes(), privateKeys);
+                    commitSecret = GroupTreeKem.Decrypt(_suite, newTree, committer, _own, path, applied.Added.ToHashSet(), provisional.ToBytes(), privateKeys);
                 }
             }
 

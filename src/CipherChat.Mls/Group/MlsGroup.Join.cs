@@ -49,13 +49,13 @@ public sealed partial class MlsGroup
         var own = tree.FindLeaf(l => l.ToBytes().AsSpan().SequenceEqual(mine))
             ?? throw new MlsValidationException("The tree has no leaf for this KeyPackage.");
 
-        var privateKeys = new TreePrivateKeys();
+        var privateKeys = new GroupPathKeys();
         try
         {
             privateKeys.Set(own.ToNode(), new HpkeKeyPair(keyPackage.EncryptionKey.PrivateKey.Clone(), keyPackage.EncryptionKey.PublicKey));
             if (opened.Secrets.PathSecret is { } pathSecret)
             {
-                TreeKem.DeriveFromPathSecret(suite, tree, own, new LeafIndex(info.Signer), pathSecret, privateKeys);
+                GroupTreeKem.DeriveFromPathSecret(suite, tree, own, new LeafIndex(info.Signer), pathSecret, privateKeys);
             }
 
             using var secrets = KeySchedule.FromJoinerSecret(suite, opened.Secrets.JoinerSecret, opened.PskSecret, context);

@@ -135,11 +135,16 @@ public sealed partial class MlsGroup
         }
 
         // An Add for a client already in the group (same signature key) is invalid unless that member is removed.
-        foreach (var (index, leaf) in _tree.Members())
+        foreach (var (proposal, _) in proposals)
         {
-            if (addedKeys.Contains(Convert.ToHexString(leaf.SignatureKey.Span)) && !removed.Contains(index.Value))
+            if (proposal is AddProposal add && _tree.ContainsSignatureKey(add.KeyPackage.LeafNode.SignatureKey.Span))
             {
-                throw new MlsValidationException("An Add proposal adds a client already in the group.");
+                var key = add.KeyPackage.LeafNode.SignatureKey;
+                var present = _tree.FindLeaf(l => l.SignatureKey.Span.SequenceEqual(key.Span));
+                if (present is not { } leaf || !removed.Contains(leaf.Value))
+                {
+                    throw new MlsValidationException("An Add proposal adds a client already in the group.");
+                }
             }
         }
     }

@@ -107,7 +107,7 @@ public sealed partial class MlsGroup
             var removed = reader.ReadPresence();
             var signer = SignatureKeyPair.FromPrivateKey(CheckedKey(reader.ReadVector()));
             disposables.Add(signer);
-            var privateKeys = new TreePrivateKeys();
+            var privateKeys = new GroupPathKeys();
             disposables.Add(privateKeys);
             var keyCount = reader.ReadUInt32();
             for (uint i = 0; i < keyCount; i++)

@@ -26,7 +26,7 @@ public sealed partial class MlsGroup : IDisposable
     private readonly LeafIndex _own;
     private EpochKeys _keys;
     private SecretTree _secretTree;
-    private TreePrivateKeys _privateKeys;
+    private GroupPathKeys _privateKeys;
     private byte[] _interimTranscriptHash;
     private byte[] _confirmationTag;
     private PendingCommit? _pending;
@@ -41,7 +41,7 @@ public sealed partial class MlsGroup : IDisposable
         LeafIndex own,
         EpochKeys keys,
         SecretTree secretTree,
-        TreePrivateKeys privateKeys,
+        GroupPathKeys privateKeys,
         byte[] interim,
         byte[] confirmationTag)
     {
@@ -121,7 +121,7 @@ public sealed partial class MlsGroup : IDisposable
         using var secrets = KeySchedule.Derive(suite, init, null, null, context);
         var tag = secrets.ConfirmationTag([]);
         var interim = TranscriptHash.Interim(suite, [], tag);
-        var privateKeys = new TreePrivateKeys();
+        var privateKeys = new GroupPathKeys();
         privateKeys.Set(new LeafIndex(0).ToNode(), new HpkeKeyPair(keyPackage.EncryptionKey.PrivateKey.Clone(), keyPackage.EncryptionKey.PublicKey));
         var keys = EpochKeys.From(secrets);
         var secretTree = secrets.CreateSecretTree(tree.LeafCount, options.SecretTree);
@@ -357,7 +357,7 @@ public sealed partial class MlsGroup : IDisposable
 
         public required SecretTree SecretTree { get; init; }
 
-        public required TreePrivateKeys PrivateKeys { get; init; }
+        public required GroupPathKeys PrivateKeys { get; init; }
 
         public required byte[] InterimTranscriptHash { get; init; }
 

@@ -9,7 +9,7 @@ namespace CipherChat.Mls.Group;
 /// The private HPKE keys a member holds for nodes of the ratchet tree: its own leaf and the nodes of its
 /// direct path it learned path secrets for. A key counts only while the node's public key still matches.
 /// </summary>
-internal sealed class TreePrivateKeys : IDisposable
+internal sealed class GroupPathKeys : IDisposable
 {
     private readonly SortedDictionary<uint, HpkeKeyPair> _keys = [];
 
@@ -51,9 +51,9 @@ internal sealed class TreePrivateKeys : IDisposable
         }
     }
 
-    public TreePrivateKeys Clone()
+    public GroupPathKeys Clone()
     {
-        var copy = new TreePrivateKeys();
+        var copy = new GroupPathKeys();
         foreach (var (node, pair) in _keys)
         {
             copy._keys[node] = new HpkeKeyPair(pair.PrivateKey.Clone(), pair.PublicKey);
@@ -73,28 +73,11 @@ internal sealed class TreePrivateKeys : IDisposable
     }
 }
 
-/// <summary>The result of creating an UpdatePath: the path, the commit secret, and the path secret per node.</summary>
-internal sealed class CreatedPath : IDisposable
-{
-    public required UpdatePath Path { get; init; }
-
-    public required Secret CommitSecret { get; init; }
-
-    /// <summary>Path secret of every node on the filtered direct path (for the new members' GroupSecrets).</summary>
-    public required Dictionary<uint, Secret> PathSecrets { get; init; }
-
-    public void Dispose()
-    {
-        CommitSecret.Dispose();
-        foreach (var secret in PathSecrets.Values)
-        {
-            secret.Dispose();
-        }
-    }
-}
-
-/// <summary>RFC 9420 §7.4–7.6, §7.9: creating, merging and decrypting UpdatePaths.</summary>
-internal static class TreeKem
+/// <summary>
+/// RFC 9420 §7.4–7.6, §7.9: creating, merging and decrypting UpdatePaths, as the group uses them. The Tree
+/// folder's <see cref="Tree.TreeKem"/> offers the same operations behind a broader API; the group can move to it.
+/// </summary>
+internal static class GroupTreeKem
 {
     private const string UpdatePathLabel = "UpdatePathNode";
 
@@ -104,7 +87,7 @@ internal static class TreeKem
     /// <paramref name="encryptPath"/> is called with the provisional group context (which needs the new tree hash).
     /// </summary>
     public static (LeafNode Leaf, List<(NodeIndex Node, HpkeKeyPair Pair, Secret PathSecret)> Nodes, Secret CommitSecret) Prepare(
-        MlsCipherSuite suite, RatchetTree tree, LeafIndex own, LeafNode template, Secret signer, ReadOnlySpan<byte> groupId, TreePrivateKeys keys)
+        MlsCipherSuite suite, RatchetTree tree, LeafIndex own, LeafNode template, Secret signer, ReadOnlySpan<byte> groupId, GroupPathKeys keys)
     {
         // RFC 9420 §7.5: blank the direct path, then derive path secrets up the filtered direct path.
         tree.BlankDirectPath(own);
@@ -225,7 +208,7 @@ internal static class TreeKem
         UpdatePath path,
         IReadOnlySet<LeafIndex> added,
         ReadOnlySpan<byte> provisionalContext,
-        TreePrivateKeys keys)
+        GroupPathKeys keys)
     {
         var filtered = tree.FilteredDirectPath(sender);
         var ownNode = own.ToNode();
@@ -295,7 +278,7 @@ internal static class TreeKem
     /// A joiner's keys from the GroupSecrets path secret: the secret belongs to the lowest common ancestor of the
     /// joiner and the committer; each further non-blank ancestor gets the next path secret (RFC 9420 §12.4.3.1).
     /// </summary>
-    public static void DeriveFromPathSecret(MlsCipherSuite suite, RatchetTree tree, LeafIndex own, LeafIndex signer, Secret pathSecret, TreePrivateKeys keys)
+    public static void DeriveFromPathSecret(MlsCipherSuite suite, RatchetTree tree, LeafIndex own, LeafIndex signer, Secret pathSecret, GroupPathKeys keys)
     {
         var node = ArrayTree.CommonAncestor(own, signer);
         var secret = pathSecret.Clone();
