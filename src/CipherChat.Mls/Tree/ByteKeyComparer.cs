@@ -19,6 +19,7 @@ internal sealed class ByteKeyComparer : IEqualityComparer<ReadOnlyMemory<byte>>
 internal sealed class ByteKeyCounter
 {
     private readonly Dictionary<ReadOnlyMemory<byte>, int> _counts;
+    private int _duplicates;
 
     public ByteKeyCounter()
     {
@@ -32,8 +33,6 @@ internal sealed class ByteKeyCounter
 
     /// <summary>True when some value occurs more than once.</summary>
     public bool HasDuplicates => _duplicates > 0;
-
-    private int _duplicates;
 
     public int Count(ReadOnlySpan<byte> key) => _counts.TryGetValue(key.ToArray(), out var n) ? n : 0;
 

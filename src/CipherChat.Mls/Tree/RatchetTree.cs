@@ -496,6 +496,12 @@ public sealed partial class RatchetTree
             result.Add(node);
             foreach (var unmerged in parent.UnmergedLeaves)
             {
+                if (unmerged >= LeafCount)
+                {
+                    // Only an unvalidated, hostile tree gets here (RatchetTreeValidator rejects it).
+                    throw new MlsValidationException("An unmerged leaf lies outside the tree.");
+                }
+
                 if (excluded?.Contains(new LeafIndex(unmerged)) != true)
                 {
                     result.Add(new LeafIndex(unmerged).ToNode());

@@ -181,3 +181,19 @@ public class RatchetTreeTests
         Assert.Throws<MlsDecodeException>(() => RatchetTree.Deserialize([.. bytes, 0]));
     }
 }
+
+/// <summary>Unvalidated hostile trees fail with the library's validation error, not an internal one.</summary>
+public class UnvalidatedTreeTests
+{
+    [Fact]
+    public void An_unmerged_leaf_index_beyond_the_tree_is_a_validation_error()
+    {
+        using var a = new TestClient("a");
+        using var b = new TestClient("b");
+        var parent = Node.FromParent(new ParentNode { EncryptionKey = new byte[32], ParentHash = Array.Empty<byte>(), UnmergedLeaves = [uint.MaxValue] });
+        var tree = RatchetTree.FromNodes([Node.FromLeaf(a.Leaf), parent, Node.FromLeaf(b.Leaf)]);
+        Assert.Throws<MlsValidationException>(() => tree.Resolution(new NodeIndex(1)));
+        Assert.Throws<MlsValidationException>(() => RatchetTreeValidator.Validate(tree, [1, 2, 3], []));
+        Assert.NotEmpty(tree.TreeHash());
+    }
+}
