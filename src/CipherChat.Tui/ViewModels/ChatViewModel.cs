@@ -449,14 +449,15 @@ public sealed class ChatViewModel : IDisposable
             return;
         }
 
-        Info("Type text and press Enter to send it to the shown room. Commands:");
+        Info("Enter sends to the shown room. /help NAME: more.");
         foreach (var c in CommandParser.Commands)
         {
-            Info($"  {c.Usage} - {c.Summary}");
+            Info($"  {c.Usage,-17} {c.Brief}");
         }
 
-        Info("Keys: Alt+1..9 or Ctrl+N/Ctrl+P switch rooms, PageUp/PageDown scroll, Up/Down recall input, Ctrl+Q quits.");
-        Info("Start a line with // to send text that begins with '/'.");
+        Info("Alt+1..9, Ctrl+N/P: switch; PgUp/PgDn: scroll");
+        Info("Up/Down: input history; Ctrl+Q: quit");
+        Info("Start a line with // to send one beginning with /");
     }
 
     private void ShowWhois(WhoisInfo who)

@@ -19,7 +19,8 @@ public sealed record ParsedInput(InputKind Kind, string Text, string Name, IRead
 }
 
 /// <summary>A command the input line understands, with the text <c>/help</c> shows for it.</summary>
-public sealed record CommandInfo(string Name, string Usage, string Summary, int MinArguments, int MaxArguments);
+/// <param name="Brief">A few words for the <c>/help</c> list, which must fit an 80-column screen.</param>
+public sealed record CommandInfo(string Name, string Usage, string Summary, int MinArguments, int MaxArguments, string Brief);
 
 /// <summary>
 /// Splits what the user typed. A line starting with '/' is a command (arguments separated by white
@@ -29,17 +30,17 @@ public static class CommandParser
 {
     public static readonly IReadOnlyList<CommandInfo> Commands =
     [
-        new("join", "/join NAME [KEY]", "join the shared-key room NAME with its key (make one with: cipherchat keygen), or show NAME if you are in it", 1, 2),
-        new("create", "/create NAME", "create an end-to-end encrypted (MLS) room, with you as its first member", 1, 1),
-        new("invite", "/invite USER", "add USER to the shown MLS room", 1, 1),
-        new("remove", "/remove USER", "remove USER from the shown MLS room", 1, 1),
-        new("dm", "/dm USER", "open the direct conversation with USER (the room @USER)", 1, 1),
-        new("leave", "/leave", "leave the shown room", 0, 0),
-        new("whois", "/whois USER", "show USER's key fingerprint, your safety number with them and its QR code", 1, 1),
-        new("rooms", "/rooms", "list the rooms you are in", 0, 0),
-        new("switch", "/switch NAME|N", "show room NAME, or the N-th in the list (also Alt+1..9, Ctrl+N, Ctrl+P)", 1, 1),
-        new("help", "/help [COMMAND]", "list the commands and keys, or explain one command", 0, 1),
-        new("quit", "/quit", "leave the chat screen (also Ctrl+Q)", 0, 0),
+        new("join", "/join NAME [KEY]", "join the shared-key room NAME with its key (make one with: cipherchat keygen), or show NAME if you are in it", 1, 2, "join a shared-key room"),
+        new("create", "/create NAME", "create an end-to-end encrypted (MLS) room, with you as its first member", 1, 1, "create an MLS room"),
+        new("invite", "/invite USER", "add USER to the shown MLS room", 1, 1, "add USER to this room"),
+        new("remove", "/remove USER", "remove USER from the shown MLS room", 1, 1, "remove USER from this room"),
+        new("dm", "/dm USER", "open the direct conversation with USER (the room @USER)", 1, 1, "talk to USER alone"),
+        new("leave", "/leave", "leave the shown room", 0, 0, "leave this room"),
+        new("whois", "/whois USER", "show USER's key fingerprint, your safety number with them and its QR code", 1, 1, "USER's fingerprint, safety number"),
+        new("rooms", "/rooms", "list the rooms you are in", 0, 0, "list your rooms"),
+        new("switch", "/switch NAME|N", "show room NAME, or the N-th in the list (also Alt+1..9, Ctrl+N, Ctrl+P)", 1, 1, "show another room"),
+        new("help", "/help [COMMAND]", "list the commands and keys, or explain one command", 0, 1, "this list, or one command"),
+        new("quit", "/quit", "leave the chat screen (also Ctrl+Q)", 0, 0, "leave (also Ctrl+Q)"),
     ];
 
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)

@@ -32,7 +32,7 @@ internal sealed class FirstRunWindow : Window
         _tls = new CheckBox { X = 24, Y = 5, Text = "Use _TLS (off only for a server started with --tls off)", Value = CheckState.Checked };
         var inviteLabel = new Label { X = 1, Y = 7, Text = "Invite code (if asked):" };
         _invite = new TextField { X = 24, Y = 7, Width = Dim.Fill(1) };
-        _connect = new Button { X = 24, Y = 9, Text = "_Connect" };
+        _connect = new Button { X = 24, Y = 9, Text = "_Connect", IsDefault = true };
         _accept = new Button { X = 24, Y = 9, Text = "_Accept and register", Visible = false };
         _reject = new Button { X = Pos.Right(_accept) + 2, Y = 9, Text = "_Reject", Visible = false };
         _message = new Label { X = 1, Y = 11, Width = Dim.Fill(1), Height = Dim.Fill(1), Text = model.Message };
@@ -95,7 +95,9 @@ internal sealed class FirstRunWindow : Window
     {
         var confirming = _model.Step == FirstRunStep.Confirming;
         _connect.Visible = !confirming;
+        _connect.IsDefault = !confirming;
         _accept.Visible = confirming;
+        _accept.IsDefault = confirming;
         _reject.Visible = confirming;
         _server.Enabled = !confirming;
         _user.Enabled = !confirming;

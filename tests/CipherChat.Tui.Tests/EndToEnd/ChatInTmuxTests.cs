@@ -16,6 +16,7 @@ public sealed partial class ChatInTmuxTests : IAsyncLifetime
     private ChatServer? _server;
     private string _aliceInvite = string.Empty;
     private string _bobInvite = string.Empty;
+    private string _carolInvite = string.Empty;
 
     private string AliceHome => Path.Combine(_root, "alice");
 
@@ -34,8 +35,9 @@ public sealed partial class ChatInTmuxTests : IAsyncLifetime
         Directory.CreateDirectory(data);
         _aliceInvite = await SqliteChatServer.CreateInviteAsync(data, TestContext.Current.CancellationToken);
         _bobInvite = await SqliteChatServer.CreateInviteAsync(data, TestContext.Current.CancellationToken);
+        _carolInvite = await SqliteChatServer.CreateInviteAsync(data, TestContext.Current.CancellationToken);
         _server = await SqliteChatServer.StartAsync(
-            new ChatServerOptions { Listen = "127.0.0.1:0", Data = data, Tls = "auto", Registration = "invite", ShutdownTimeoutSeconds = 2 },
+            new ChatServerOptions { Listen = "127.0.0.1:0", Data = data, Tls = "auto", Registration = "invite", ShutdownTimeoutSeconds = 2, HandshakeTimeoutSeconds = 60 },
             cancellationToken: TestContext.Current.CancellationToken);
     }
 
@@ -77,18 +79,7 @@ public sealed partial class ChatInTmuxTests : IAsyncLifetime
         await CliProcess.RunOkAsync(BobHome, "room", "join", "general", "--key", key);
         await CliProcess.RunOkAsync(BobHome, "send", "--room", "general", "earlier message from bob");
 
-        var exitFile = Path.Combine(_root, "chat-exit-code");
-        var script = Path.Combine(_root, "chat.sh");
-        await File.WriteAllTextAsync(
-            script,
-            $"""
-            export CIPHERCHAT_HOME='{AliceHome}'
-            export LANG=C.UTF-8
-            '{CliProcess.Dotnet}' '{CliProcess.CipherchatDll}' chat --room general 2>'{_root}/chat-stderr'
-            echo $? > '{exitFile}'
-            sleep 60
-            """,
-            TestContext.Current.CancellationToken);
+        var (exitFile, script) = await WriteChatScriptAsync(AliceHome, "--room general");
 
         using var tmux = new Tmux();
         tmux.Start($"sh '{script}'", 80, 24);
@@ -134,20 +125,95 @@ public sealed partial class ChatInTmuxTests : IAsyncLifetime
         // /quit leaves cleanly.
         tmux.Type("/quit");
         tmux.Press("Enter");
-        var deadline = DateTime.UtcNow.AddSeconds(20);
+        Assert.Equal("0", await WaitForExitAsync(tmux, exitFile));
+    }
+
+    [Fact]
+    public async Task A_new_user_registers_from_the_first_run_form_joins_a_room_and_quits_with_ctrl_q()
+    {
+        if (_server is null)
+        {
+            Assert.Skip("tmux is not installed; CI installs it for this test");
+        }
+
+        var address = $"127.0.0.1:{_server.Endpoint.Port}";
+        await CliProcess.RunOkAsync(BobHome, "register", "--server", address, "--user", "bob", "--invite", _bobInvite);
+        var key = (await CliProcess.RunOkAsync(BobHome, "keygen")).Trim();
+        await CliProcess.RunOkAsync(BobHome, "room", "join", "friends", "--key", key);
+
+        var carolHome = Path.Combine(_root, "carol");
+        var (exitFile, script) = await WriteChatScriptAsync(carolHome, string.Empty);
+        using var tmux = new Tmux();
+        tmux.Start($"sh '{script}'", 80, 24);
+
+        // The form: server, user name, (TLS stays on), invite code, Enter connects.
+        await tmux.WaitForAsync(s => s.Contains("Server (HOST[:PORT])", StringComparison.Ordinal), "the first-run form");
+        tmux.Type(address);
+        tmux.Press("Tab");
+        tmux.Type("carol");
+        tmux.Press("Tab", "Tab");
+        tmux.Type(_carolInvite);
+        tmux.Press("Enter");
+
+        // The fingerprint shown is the server's; accepting registers and opens the chat.
+        var fingerprint = _server.CertificateFingerprint!;
+        await tmux.WaitForAsync(s => s.Replace("\n", string.Empty, StringComparison.Ordinal).Contains(fingerprint[..23], StringComparison.Ordinal), "the server's fingerprint");
+        tmux.Press("Enter");
+        await tmux.WaitForAsync(s => s.Contains("carol@" + address, StringComparison.Ordinal) && s.Contains("connected", StringComparison.Ordinal), "the chat screen after registering");
+        Assert.Contains("not in any room", tmux.Capture(), StringComparison.Ordinal);
+
+        // /help says how to join; /join with the key opens the room and its history.
+        tmux.Type("/help");
+        tmux.Press("Enter");
+        await tmux.WaitForAsync(s => s.Contains("/join NAME [KEY]", StringComparison.Ordinal), "the help text");
+        tmux.Type($"/join friends {key}");
+        tmux.Press("Enter");
+        await tmux.WaitForAsync(s => s.Contains("friends: shared key", StringComparison.Ordinal) && s.Contains("1 friends", StringComparison.Ordinal), "the joined room");
+        await CliProcess.RunOkAsync(BobHome, "send", "--room", "friends", "welcome carol");
+        await tmux.WaitForAsync(s => s.Contains("bob: welcome carol", StringComparison.Ordinal), "bob's welcome");
+
+        tmux.Press("C-q");
+        Assert.Equal("0", await WaitForExitAsync(tmux, exitFile));
+    }
+
+    private async Task<(string ExitFile, string Script)> WriteChatScriptAsync(string home, string arguments)
+    {
+        var name = Path.GetFileName(home);
+        var exitFile = Path.Combine(_root, name + "-exit-code");
+        var script = Path.Combine(_root, name + "-chat.sh");
+        await File.WriteAllTextAsync(
+            script,
+            $"""
+            export CIPHERCHAT_HOME='{home}'
+            export LANG=C.UTF-8
+            '{CliProcess.Dotnet}' '{CliProcess.CipherchatDll}' chat {arguments} 2>'{_root}/{name}-stderr'
+            echo $? > '{exitFile}'
+            sleep 60
+            """,
+            TestContext.Current.CancellationToken);
+        return (exitFile, script);
+    }
+
+    /// <summary>Waits for the chat process to exit; returns its exit code, with its standard error if it wrote any.</summary>
+    private async Task<string> WaitForExitAsync(Tmux tmux, string exitFile)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(40);
         while (!File.Exists(exitFile) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(200, TestContext.Current.CancellationToken);
         }
 
-        Assert.True(File.Exists(exitFile), "cipherchat chat did not exit after /quit; screen:\n" + tmux.Capture());
-        var stderr = await File.ReadAllTextAsync(Path.Combine(_root, "chat-stderr"), TestContext.Current.CancellationToken);
-        Assert.Equal("0", (await File.ReadAllTextAsync(exitFile, TestContext.Current.CancellationToken)).Trim() + (stderr.Length > 0 ? " stderr: " + stderr : string.Empty));
+        Assert.True(File.Exists(exitFile), "cipherchat chat did not exit; screen:\n" + tmux.Capture());
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        var stderrFile = exitFile.Replace("-exit-code", "-stderr", StringComparison.Ordinal);
+        var stderr = File.Exists(stderrFile) ? await File.ReadAllTextAsync(stderrFile, TestContext.Current.CancellationToken) : string.Empty;
+        var code = (await File.ReadAllTextAsync(exitFile, TestContext.Current.CancellationToken)).Trim();
+        return stderr.Length > 0 ? $"{code} stderr: {stderr}" : code;
     }
 
     private static async Task<ReadMessage> WaitForMessageAsync(string home, string room, Func<ReadMessage, bool> match)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
         var seen = new List<string>();
         while (DateTime.UtcNow < deadline)
         {

@@ -26,7 +26,7 @@ internal static class CliProcess
         start.Environment["CIPHERCHAT_HOME"] = home;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start cipherchat");
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        timeout.CancelAfter(TimeSpan.FromSeconds(120));
         var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
         var error = process.StandardError.ReadToEndAsync(timeout.Token);
         try

@@ -48,7 +48,7 @@ internal sealed class Tmux : IDisposable
     }
 
     /// <summary>Polls the screen until <paramref name="condition"/> holds; fails with the last screen after <paramref name="seconds"/>.</summary>
-    public async Task<string> WaitForAsync(Func<string, bool> condition, string what, int seconds = 30)
+    public async Task<string> WaitForAsync(Func<string, bool> condition, string what, int seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         var screen = string.Empty;

@@ -261,6 +261,20 @@ public sealed class ChatViewModelTests : IDisposable
     }
 
     [Fact]
+    public async Task Help_fits_the_message_pane_of_an_80_by_24_terminal()
+    {
+        await StartWith("general");
+        var before = _vm.CurrentPane.Render(62).Count;
+
+        await _vm.SubmitAsync("/help");
+
+        // 80 columns less the room list leave 62; 22 rows less the status and input lines.
+        var rows = _vm.CurrentPane.Render(62).Skip(before).Where(r => r.Style != LineStyle.DateSeparator).ToList();
+        Assert.Equal(CommandParser.Commands.Count + 4, rows.Count);
+        Assert.True(rows.Count <= 22);
+    }
+
+    [Fact]
     public async Task Switching_by_name_number_and_keys()
     {
         await StartWith("a", "b", "c");
