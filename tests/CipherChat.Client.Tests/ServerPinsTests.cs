@@ -61,4 +61,17 @@ public sealed class ServerPinsTests
         store.ReplacePin(Server.ToString(), Second, Now);
         Assert.False(ServerPins.Verify(store, Server, Second, Now));
     }
+
+    [Fact]
+    public void Checking_alone_pins_nothing_so_a_failed_first_attempt_leaves_no_pin()
+    {
+        using var home = new TempHome();
+        using var store = ClientStore.Open(home.Path);
+        Assert.True(ServerPins.Check(store, Server, ServerPins.Plaintext));
+        Assert.Null(store.GetPin(Server.ToString()));
+        Assert.True(ServerPins.Pin(store, Server, First, Now));
+        Assert.False(ServerPins.Check(store, Server, First));
+        Assert.Throws<ServerIdentityChangedException>(() => ServerPins.Check(store, Server, Second));
+        Assert.Throws<ServerIdentityChangedException>(() => ServerPins.Pin(store, Server, Second, Now));
+    }
 }

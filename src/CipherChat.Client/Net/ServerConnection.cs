@@ -155,18 +155,10 @@ public sealed class ServerConnection : IAsyncDisposable
                 identity = ServerPins.Plaintext;
             }
 
-            bool pinnedNow;
-            if (pinPolicy == PinPolicy.Replace)
-            {
-                pins.ReplacePin(server.ToString(), identity, time.GetUtcNow());
-                pinnedNow = true;
-            }
-            else
-            {
-                pinnedNow = ServerPins.Verify(pins, server, identity, time.GetUtcNow());
-            }
-
-            var connection = new ServerConnection(server, tcp, stream, identity, pinnedNow, time);
+            // A changed identity is refused before a single byte is sent; a new one is pinned only once
+            // the server has answered the handshake, so a mistake (wrong port, wrong --tls) pins nothing.
+            var firstUse = pinPolicy == PinPolicy.Replace || ServerPins.Check(pins, server, identity);
+            var connection = new ServerConnection(server, tcp, stream, identity, firstUse, time);
             try
             {
                 connection.Start();
@@ -179,6 +171,15 @@ public sealed class ServerConnection : IAsyncDisposable
                 }
 
                 connection.Hello = reply.HelloOk;
+                if (pinPolicy == PinPolicy.Replace)
+                {
+                    pins.ReplacePin(server.ToString(), identity, time.GetUtcNow());
+                }
+                else if (firstUse)
+                {
+                    ServerPins.Pin(pins, server, identity, time.GetUtcNow());
+                }
+
                 connection._maxIncomingFrameBytes = Math.Clamp((int)Math.Min(reply.HelloOk.MaxFrameBytes, int.MaxValue), ProtocolLimits.DefaultMaxFrameBytes, ProtocolLimits.MaxMaxFrameBytes);
                 connection._maxOutgoingFrameBytes = Math.Clamp((int)Math.Min(reply.HelloOk.MaxFrameBytes, int.MaxValue), ProtocolLimits.MinMaxFrameBytes, ProtocolLimits.MaxMaxFrameBytes);
                 connection.StartKeepAlive();

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CipherChat.Client.Storage;
+using CipherChat.Protocol;
 
 namespace CipherChat.Client.Net;
 
@@ -18,8 +19,7 @@ public static class ServerPins
     public static string Fingerprint(X509Certificate certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        var hash = SHA256.HashData(certificate.GetRawCertData());
-        return string.Join(':', hash.Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+        return CertificateFingerprint.Compute(certificate.GetRawCertData());
     }
 
     /// <summary>
@@ -29,25 +29,50 @@ public static class ServerPins
     /// <exception cref="ServerIdentityChangedException">The server's identity differs from the pin.</exception>
     public static bool Verify(ClientStore store, ServerAddress server, string presented, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(server);
-        var endpoint = server.ToString();
-        var existing = store.GetPin(endpoint);
-        if (existing is null)
-        {
-            existing = store.AddPinIfAbsent(endpoint, presented, now);
-            if (Matches(existing, presented))
-            {
-                return true;
-            }
-        }
-
-        if (Matches(existing, presented))
+        if (!Check(store, server, presented))
         {
             return false;
         }
 
-        throw new ServerIdentityChangedException(DescribeChange(endpoint, existing, presented));
+        return Pin(store, server, presented, now);
+    }
+
+    /// <summary>
+    /// Compares <paramref name="presented"/> with the pin without storing anything. Returns true when
+    /// there is no pin yet (the caller pins with <see cref="Pin"/> once the server has proved to be a
+    /// CipherChat server), false when it matches.
+    /// </summary>
+    /// <exception cref="ServerIdentityChangedException">The server's identity differs from the pin.</exception>
+    public static bool Check(ClientStore store, ServerAddress server, string presented)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(server);
+        var existing = store.GetPin(server.ToString());
+        if (existing is null)
+        {
+            return true;
+        }
+
+        return Matches(existing, presented)
+            ? false
+            : throw new ServerIdentityChangedException(DescribeChange(server.ToString(), existing, presented));
+    }
+
+    /// <summary>Pins on first use; returns true when this call pinned, false when the same pin was already there.</summary>
+    /// <exception cref="ServerIdentityChangedException">Another identity was pinned meanwhile.</exception>
+    public static bool Pin(ClientStore store, ServerAddress server, string presented, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(server);
+        var endpoint = server.ToString();
+        var existed = store.GetPin(endpoint) is not null;
+        var pinned = store.AddPinIfAbsent(endpoint, presented, now);
+        if (!Matches(pinned, presented))
+        {
+            throw new ServerIdentityChangedException(DescribeChange(endpoint, pinned, presented));
+        }
+
+        return !existed;
     }
 
     private static bool Matches(string pinned, string presented) =>
