@@ -304,7 +304,7 @@ public sealed partial class MlsGroup
     }
 
     // RFC 9420 §12.4.2, the receiver's side of a commit from another member.
-    private ReceivedCommit ProcessCommit(AuthenticatedContent content, Commit commit, GroupContext epochContext)
+    private ReceivedCommit ProcessCommit(AuthenticatedContent content, Commit commit)
     {
         var committer = new LeafIndex(content.Content.Sender.Index);
         if (content.Auth.ConfirmationTag is not { } confirmationTag)
@@ -418,7 +418,6 @@ public sealed partial class MlsGroup
             commitSecret?.Dispose();
         }
 
-        _ = epochContext;
         Advance(next);
         return new ReceivedCommit
         {

@@ -180,7 +180,7 @@ public sealed partial class MlsGroup : IDisposable
         ArgumentNullException.ThrowIfNull(message);
         ThrowIfUnusable();
 
-        var (content, epoch) = Unprotect(message);
+        var content = Unprotect(message);
         var framed = content.Content;
         var sender = framed.Sender.Index;
         switch (framed.Content)
@@ -203,7 +203,7 @@ public sealed partial class MlsGroup : IDisposable
                     throw new MlsValidationException("A member's own commit is merged, not processed.");
                 }
 
-                return ProcessCommit(content, commit.Commit, epoch);
+                return ProcessCommit(content, commit.Commit);
             default:
                 throw new MlsValidationException("Unknown content.");
         }
@@ -233,8 +233,8 @@ public sealed partial class MlsGroup : IDisposable
         }
     }
 
-    // Decrypts or checks the framing and the signature; returns the content and the epoch's context.
-    private (AuthenticatedContent Content, GroupContext Epoch) Unprotect(MlsMessage message)
+    // Decrypts or checks the framing, and verifies the signature with the sender's key of the message's epoch.
+    private AuthenticatedContent Unprotect(MlsMessage message)
     {
         switch (message.Body)
         {
@@ -252,7 +252,7 @@ public sealed partial class MlsGroup : IDisposable
                 var leaf = _tree.GetLeaf(new LeafIndex(pub.Content.Sender.Index))
                     ?? throw new MlsValidationException("Public message from a leaf that is not a member.");
                 ContentSigning.Verify(_suite, content, _context, leaf.SignatureKey.Span);
-                return (content, _context);
+                return content;
             }
 
             case PrivateMessage priv:
@@ -265,7 +265,7 @@ public sealed partial class MlsGroup : IDisposable
                         _suite, priv, _secretTree, _keys.SenderDataSecret, leaf => _tree.GetLeaf(new LeafIndex(leaf)) is not null);
                     var leaf = _tree.GetLeaf(new LeafIndex(decrypted.Content.Content.Sender.Index))!;
                     ContentSigning.Verify(_suite, decrypted.Content, _context, leaf.SignatureKey.Span);
-                    return (decrypted.Content, _context);
+                    return decrypted.Content;
                 }
 
                 var past = _past.FirstOrDefault(p => p.Context.Epoch == priv.Epoch)
@@ -274,7 +274,7 @@ public sealed partial class MlsGroup : IDisposable
                     _suite, priv, past.SecretTree, past.SenderDataSecret, leaf => past.Tree.GetLeaf(new LeafIndex(leaf)) is not null);
                 var oldLeaf = past.Tree.GetLeaf(new LeafIndex(old.Content.Content.Sender.Index))!;
                 ContentSigning.Verify(_suite, old.Content, past.Context, oldLeaf.SignatureKey.Span);
-                return (old.Content, past.Context);
+                return old.Content;
             }
 
             default:
