@@ -157,6 +157,14 @@ start_server() {
 stop_server() {
   if [[ -n "$SERVER_PID" ]]; then
     kill "$SERVER_PID" 2>/dev/null || true
+    # A server shutting down with 10k clients can take minutes (ngIRCd does); the run is over, so
+    # after 15 s it is killed.
+    local waited=0
+    while kill -0 "$SERVER_PID" 2>/dev/null && ((waited < 150)); do
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=""
   fi
