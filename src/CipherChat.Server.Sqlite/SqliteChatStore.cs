@@ -87,6 +87,19 @@ public sealed class SqliteChatStore : IChatStore
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (!OperatingSystem.IsWindows())
+        {
+            // Message payloads are ciphertext, but accounts and room names are nobody else's business.
+            try
+            {
+                File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Not the owner (an operator running a tool as another user): leave the mode alone.
+            }
+        }
+
         var mode = (string?)await ScalarAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
 
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))

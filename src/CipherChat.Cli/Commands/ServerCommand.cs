@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using CipherChat.Server;
 using CipherChat.Server.Hosting;
 using CipherChat.Server.Sqlite;
@@ -153,23 +154,59 @@ public static class ServerCommand
         }
 
         PrintBanner(server, options);
-        if (ClusterNode.PostgresConnectionString(configuration) is not null)
+
+        // Stop on Ctrl-C, SIGTERM or SIGQUIT. The command-line library also reacts to these and may return
+        // from Main before this action finishes, so the process-exit hook waits for the shutdown too: it
+        // either completes (requests finished, database closed) or the grace period runs out.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var gate = new Lock();
+        Task? stopping = null;
+        Task StopOnce()
         {
-            Console.Out.WriteLine(ClusterNode.Describe(configuration));
+            lock (gate)
+            {
+                return stopping ??= StopServerAsync(server);
+            }
         }
 
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        void OnProcessExit(object? sender, EventArgs e)
+        {
+            stop.Cancel();
+            StopOnce().Wait(TimeSpan.FromSeconds(options.ShutdownTimeoutSeconds + 5));
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
         try
         {
-            // System.CommandLine cancels this token on Ctrl-C and SIGTERM.
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            await Task.Delay(Timeout.Infinite, stop.Token);
         }
         catch (OperationCanceledException)
         {
             // Shutting down.
         }
 
-        await server.StopAsync(CancellationToken.None);
+        await StopOnce();
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         return 0;
+    }
+
+    private static async Task StopServerAsync(ChatServer server)
+    {
+        // Written directly: the console logger's queue may not be flushed if the process ends right after.
+        Console.Out.WriteLine("Shutting down: finishing requests in progress...");
+        Console.Out.Flush();
+        await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        Console.Out.WriteLine("Stopped; the database is closed.");
+        Console.Out.Flush();
     }
 
     private static IConfiguration BuildConfiguration(Dictionary<string, string?> flags) =>
