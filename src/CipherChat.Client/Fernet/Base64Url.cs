@@ -27,15 +27,24 @@ internal static class Base64Url
             return null;
         }
 
-        // Check the alphabet first: the framework decoder reports some bad input by throwing.
+        // Check the alphabet first, so only the trailing-bits case reaches the decoder's exception.
         if (trimmed.Length % 4 == 1 || trimmed.ContainsAnyExcept(Alphabet))
         {
             return null;
         }
 
         var buffer = new byte[System.Buffers.Text.Base64Url.GetMaxDecodedLength(trimmed.Length)];
-        if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(trimmed, buffer, out var written))
+        int written;
+        try
         {
+            if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(trimmed, buffer, out written))
+            {
+                return null;
+            }
+        }
+        catch (FormatException)
+        {
+            // Thrown (despite the Try name) for non-zero trailing bits in the last character.
             return null;
         }
 
