@@ -61,6 +61,12 @@ public sealed class ChatViewModel : IDisposable
     /// <summary>The pane of the shown room, or the status pane.</summary>
     public MessagePaneModel CurrentPane => Rooms.Active is { } room ? PaneFor(room.Name) : StatusPane;
 
+    /// <summary>What an empty room's pane says instead of nothing, or null when there is something to show.</summary>
+    public string? EmptyPaneHint =>
+        Rooms.Active is { } room && CurrentPane.EntryCount == 0
+            ? $"No messages in {room.Name} yet. Type one and press Enter."
+            : null;
+
     /// <summary>Raised after any change the screen must redraw.</summary>
     public event EventHandler? Changed;
 
@@ -273,65 +279,65 @@ public sealed class ChatViewModel : IDisposable
                 await JoinAsync(args[0], args.Count == 2 ? args[1] : null, ct).ConfigureAwait(false);
                 break;
             case "create":
-            {
-                var room = await _backend.CreateRoomAsync(NormalizeRoomArgument(args[0]), ct).ConfigureAwait(false);
-                Post(() => Entered(room, $"Created {room.Name} ({room.Encryption}). /invite USER adds people."));
-                break;
-            }
+                {
+                    var room = await _backend.CreateRoomAsync(NormalizeRoomArgument(args[0]), ct).ConfigureAwait(false);
+                    Post(() => Entered(room, $"Created {room.Name} ({room.Encryption}). /invite USER adds people."));
+                    break;
+                }
 
             case "dm":
-            {
-                var room = await _backend.OpenDirectAsync(args[0].TrimStart('@'), ct).ConfigureAwait(false);
-                Post(() => Entered(room, $"Direct conversation {room.Name} ({room.Encryption})."));
-                break;
-            }
+                {
+                    var room = await _backend.OpenDirectAsync(args[0].TrimStart('@'), ct).ConfigureAwait(false);
+                    Post(() => Entered(room, $"Direct conversation {room.Name} ({room.Encryption})."));
+                    break;
+                }
 
             case "invite":
             case "remove":
-            {
-                if (RequireRoom() is not { } room)
                 {
+                    if (RequireRoom() is not { } room)
+                    {
+                        break;
+                    }
+
+                    var user = args[0].TrimStart('@');
+                    if (command.Name == "invite")
+                    {
+                        await _backend.InviteAsync(room.Name, user, ct).ConfigureAwait(false);
+                        Post(() => Info($"Invited {user} to {room.Name}."));
+                    }
+                    else
+                    {
+                        await _backend.RemoveAsync(room.Name, user, ct).ConfigureAwait(false);
+                        Post(() => Info($"Removed {user} from {room.Name}."));
+                    }
+
                     break;
                 }
-
-                var user = args[0].TrimStart('@');
-                if (command.Name == "invite")
-                {
-                    await _backend.InviteAsync(room.Name, user, ct).ConfigureAwait(false);
-                    Post(() => Info($"Invited {user} to {room.Name}."));
-                }
-                else
-                {
-                    await _backend.RemoveAsync(room.Name, user, ct).ConfigureAwait(false);
-                    Post(() => Info($"Removed {user} from {room.Name}."));
-                }
-
-                break;
-            }
 
             case "leave":
-            {
-                if (RequireRoom() is not { } room)
                 {
+                    if (RequireRoom() is not { } room)
+                    {
+                        break;
+                    }
+
+                    await _backend.LeaveAsync(room.Name, ct).ConfigureAwait(false);
+                    Post(() =>
+                    {
+                        _panes.Remove(room.Name);
+                        Rooms.SetRooms(_backend.GetRooms());
+                        Info($"You left {room.Name}.");
+                    });
                     break;
                 }
 
-                await _backend.LeaveAsync(room.Name, ct).ConfigureAwait(false);
-                Post(() =>
-                {
-                    _panes.Remove(room.Name);
-                    Rooms.SetRooms(_backend.GetRooms());
-                    Info($"You left {room.Name}.");
-                });
-                break;
-            }
-
             case "whois":
-            {
-                var who = await _backend.WhoisAsync(args[0].TrimStart('@'), ct).ConfigureAwait(false);
-                Post(() => ShowWhois(who));
-                break;
-            }
+                {
+                    var who = await _backend.WhoisAsync(args[0].TrimStart('@'), ct).ConfigureAwait(false);
+                    Post(() => ShowWhois(who));
+                    break;
+                }
         }
     }
 

@@ -28,6 +28,11 @@ internal sealed class MessagePaneView : View
 
         var normal = GetAttributeForRole(VisualRole.Normal);
         var rows = _vm.CurrentPane.Visible(width, height);
+        if (rows.Count == 0 && _vm.EmptyPaneHint is { } hint)
+        {
+            rows = LineWrapper.Wrap(hint, width, width).Select(r => new PaneLine(r, ViewModels.LineStyle.Info)).ToList();
+        }
+
         var top = height - rows.Count;
         for (var y = 0; y < height; y++)
         {

@@ -108,7 +108,7 @@ public sealed partial class ChatInTmuxTests : IAsyncLifetime
 
         // Alt+2 shows the second room; /switch goes back.
         tmux.Press("M-2");
-        await tmux.WaitForAsync(s => s.Contains("random: shared key", StringComparison.Ordinal), "the room random after Alt+2");
+        await tmux.WaitForAsync(s => s.Contains("random: shared key", StringComparison.Ordinal) && s.Contains("No messages in random yet", StringComparison.Ordinal), "the empty room random after Alt+2");
         tmux.Type("/switch general");
         tmux.Press("Enter");
         await tmux.WaitForAsync(s => s.Contains("general: shared key", StringComparison.Ordinal), "general again after /switch");

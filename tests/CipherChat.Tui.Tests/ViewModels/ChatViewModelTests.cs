@@ -308,6 +308,16 @@ public sealed class ChatViewModelTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_room_says_so_until_it_has_messages()
+    {
+        await StartWith("quiet");
+
+        Assert.Equal("No messages in quiet yet. Type one and press Enter.", _vm.EmptyPaneHint);
+        await _vm.SubmitAsync("first!");
+        Assert.Null(_vm.EmptyPaneHint);
+    }
+
+    [Fact]
     public async Task Quit_is_requested_by_command()
     {
         await StartWith("general");
