@@ -1,0 +1,40 @@
+using System.Text;
+using CipherChat.Server.Redis;
+
+namespace CipherChat.Cluster.Tests;
+
+/// <summary>The Redis notification "seq:room" is parsed as untrusted input; no services needed.</summary>
+public sealed class NotificationFormatTests
+{
+    [Fact]
+    public void A_well_formed_notification_parses()
+    {
+        Assert.True(RedisClusterBus.TryParse("42:team"u8, out var room, out var seq));
+        Assert.Equal(("team", 42UL), (room, seq));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(":team")]
+    [InlineData("42:")]
+    [InlineData("0:team")]
+    [InlineData("-1:team")]
+    [InlineData("+1:team")]
+    [InlineData("1 :team")]
+    [InlineData("99999999999999999999999:team")]
+    [InlineData("1:Team")]
+    [InlineData("1:te am")]
+    [InlineData("1:#team")]
+    [InlineData("1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("team")]
+    public void Malformed_notifications_are_refused(string text)
+    {
+        Assert.False(RedisClusterBus.TryParse(Encoding.UTF8.GetBytes(text), out _, out _));
+    }
+
+    [Fact]
+    public void Invalid_UTF8_is_refused()
+    {
+        Assert.False(RedisClusterBus.TryParse([(byte)'1', (byte)':', 0xC3, 0x28], out _, out _));
+    }
+}
