@@ -22,23 +22,23 @@ public sealed partial class MlsGroup
                 TreeChecks.LeafFitsGroup(_tree, add.KeyPackage.LeafNode, _context.Extensions);
                 break;
             case UpdateProposal update:
-            {
-                // RFC 9420 §12.1.2: leaf_node_source update, valid for the sender's leaf, with a new encryption key.
-                var current = _tree.GetLeaf(new LeafIndex(sender)) ?? throw new MlsValidationException("Update from a non-member.");
-                if (update.LeafNode.LeafNodeSource != LeafNodeSource.Update)
                 {
-                    throw new MlsValidationException("Update leaf does not have the update source.");
-                }
+                    // RFC 9420 §12.1.2: leaf_node_source update, valid for the sender's leaf, with a new encryption key.
+                    var current = _tree.GetLeaf(new LeafIndex(sender)) ?? throw new MlsValidationException("Update from a non-member.");
+                    if (update.LeafNode.LeafNodeSource != LeafNodeSource.Update)
+                    {
+                        throw new MlsValidationException("Update leaf does not have the update source.");
+                    }
 
-                KeyPackages.ValidateLeafAlone(_suite, update.LeafNode, _context.GroupId.Span, sender, null);
-                TreeChecks.LeafFitsGroup(_tree, update.LeafNode, _context.Extensions);
-                if (update.LeafNode.EncryptionKey.Span.SequenceEqual(current.EncryptionKey.Span))
-                {
-                    throw new MlsValidationException("Update reuses the current encryption key.");
-                }
+                    KeyPackages.ValidateLeafAlone(_suite, update.LeafNode, _context.GroupId.Span, sender, null);
+                    TreeChecks.LeafFitsGroup(_tree, update.LeafNode, _context.Extensions);
+                    if (update.LeafNode.EncryptionKey.Span.SequenceEqual(current.EncryptionKey.Span))
+                    {
+                        throw new MlsValidationException("Update reuses the current encryption key.");
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case RemoveProposal remove:
                 // RFC 9420 §12.1.3: the removed leaf MUST be a member.

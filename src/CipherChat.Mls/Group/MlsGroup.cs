@@ -239,43 +239,43 @@ public sealed partial class MlsGroup : IDisposable
         switch (message.Body)
         {
             case PublicMessage pub:
-            {
-                CheckGroupAndEpoch(pub.Content.GroupId.Span, pub.Content.Epoch, handshake: true);
-
-                // Only members send messages here; external senders and new members (external joins) are not supported.
-                if (pub.Content.Sender.SenderType != SenderType.Member)
                 {
-                    throw new MlsValidationException("Only member senders are supported.");
-                }
+                    CheckGroupAndEpoch(pub.Content.GroupId.Span, pub.Content.Epoch, handshake: true);
 
-                var content = PublicMessageProtection.Unprotect(_suite, pub, _context, _keys.MembershipKey);
-                var leaf = _tree.GetLeaf(new LeafIndex(pub.Content.Sender.Index))
-                    ?? throw new MlsValidationException("Public message from a leaf that is not a member.");
-                ContentSigning.Verify(_suite, content, _context, leaf.SignatureKey.Span);
-                return content;
-            }
+                    // Only members send messages here; external senders and new members (external joins) are not supported.
+                    if (pub.Content.Sender.SenderType != SenderType.Member)
+                    {
+                        throw new MlsValidationException("Only member senders are supported.");
+                    }
+
+                    var content = PublicMessageProtection.Unprotect(_suite, pub, _context, _keys.MembershipKey);
+                    var leaf = _tree.GetLeaf(new LeafIndex(pub.Content.Sender.Index))
+                        ?? throw new MlsValidationException("Public message from a leaf that is not a member.");
+                    ContentSigning.Verify(_suite, content, _context, leaf.SignatureKey.Span);
+                    return content;
+                }
 
             case PrivateMessage priv:
-            {
-                var handshake = priv.ContentType != ContentType.Application;
-                CheckGroupAndEpoch(priv.GroupId.Span, priv.Epoch, handshake);
-                if (priv.Epoch == _context.Epoch)
                 {
-                    var decrypted = PrivateMessageProtection.Unprotect(
-                        _suite, priv, _secretTree, _keys.SenderDataSecret, leaf => _tree.GetLeaf(new LeafIndex(leaf)) is not null);
-                    var leaf = _tree.GetLeaf(new LeafIndex(decrypted.Content.Content.Sender.Index))!;
-                    ContentSigning.Verify(_suite, decrypted.Content, _context, leaf.SignatureKey.Span);
-                    return decrypted.Content;
-                }
+                    var handshake = priv.ContentType != ContentType.Application;
+                    CheckGroupAndEpoch(priv.GroupId.Span, priv.Epoch, handshake);
+                    if (priv.Epoch == _context.Epoch)
+                    {
+                        var decrypted = PrivateMessageProtection.Unprotect(
+                            _suite, priv, _secretTree, _keys.SenderDataSecret, leaf => _tree.GetLeaf(new LeafIndex(leaf)) is not null);
+                        var leaf = _tree.GetLeaf(new LeafIndex(decrypted.Content.Content.Sender.Index))!;
+                        ContentSigning.Verify(_suite, decrypted.Content, _context, leaf.SignatureKey.Span);
+                        return decrypted.Content;
+                    }
 
-                var past = _past.FirstOrDefault(p => p.Context.Epoch == priv.Epoch)
-                    ?? throw new MlsValidationException("Message from an epoch whose keys are gone.");
-                var old = PrivateMessageProtection.Unprotect(
-                    _suite, priv, past.SecretTree, past.SenderDataSecret, leaf => past.Tree.GetLeaf(new LeafIndex(leaf)) is not null);
-                var oldLeaf = past.Tree.GetLeaf(new LeafIndex(old.Content.Content.Sender.Index))!;
-                ContentSigning.Verify(_suite, old.Content, past.Context, oldLeaf.SignatureKey.Span);
-                return old.Content;
-            }
+                    var past = _past.FirstOrDefault(p => p.Context.Epoch == priv.Epoch)
+                        ?? throw new MlsValidationException("Message from an epoch whose keys are gone.");
+                    var old = PrivateMessageProtection.Unprotect(
+                        _suite, priv, past.SecretTree, past.SenderDataSecret, leaf => past.Tree.GetLeaf(new LeafIndex(leaf)) is not null);
+                    var oldLeaf = past.Tree.GetLeaf(new LeafIndex(old.Content.Content.Sender.Index))!;
+                    ContentSigning.Verify(_suite, old.Content, past.Context, oldLeaf.SignatureKey.Span);
+                    return old.Content;
+                }
 
             default:
                 throw new MlsValidationException("Only public and private messages are processed by a group.");
