@@ -330,11 +330,15 @@ public sealed class MlsRoomCipher : IRoomCipher
     /// </summary>
     public OpenedContent Open(ReadOnlySpan<byte> payload, string authenticatedSender, string messageId, DateTimeOffset now)
     {
-        var outcome = Receive(payload, authenticatedSender, messageId, 0);
-        return outcome.Message.Kind switch
+        ArgumentNullException.ThrowIfNull(authenticatedSender);
+        ArgumentNullException.ThrowIfNull(messageId);
+
+        // Without a log position nothing can be held for later.
+        var result = ReceiveOne(payload.ToArray(), authenticatedSender, messageId, 0, mayHold: false);
+        return result.Kind switch
         {
-            MlsReceivedKind.Application => new OpenedContent(outcome.Message.Text, null, outcome.Message.SentAt),
-            MlsReceivedKind.Error => OpenedContent.Failed(outcome.Message.Error!),
+            MlsReceivedKind.Application => new OpenedContent(result.Text, null, result.SentAt),
+            MlsReceivedKind.Error => OpenedContent.Failed(result.Error!),
             MlsReceivedKind.Held => OpenedContent.Failed("from a later epoch: waiting for the commit that reaches it"),
             _ => OpenedContent.Failed("not a chat message"),
         };
@@ -348,14 +352,14 @@ public sealed class MlsRoomCipher : IRoomCipher
     {
         ArgumentNullException.ThrowIfNull(authenticatedSender);
         ArgumentNullException.ThrowIfNull(messageId);
-        var result = ReceiveOne(payload.ToArray(), authenticatedSender, messageId, seq, fromHold: false);
+        var result = ReceiveOne(payload.ToArray(), authenticatedSender, messageId, seq, mayHold: true);
         var released = result.Kind == MlsReceivedKind.CommitApplied ? ReleaseHeld() : [];
         return new MlsReceiveOutcome(result, released);
     }
 
     public void Dispose() => _group.Dispose();
 
-    private MlsReceived ReceiveOne(byte[] payload, string sender, string messageId, long seq, bool fromHold)
+    private MlsReceived ReceiveOne(byte[] payload, string sender, string messageId, long seq, bool mayHold)
     {
         MlsReceived Fail(string error, ulong epoch = 0) => new(seq, messageId, sender, MlsReceivedKind.Error, epoch, Error: error);
 
@@ -400,11 +404,11 @@ public sealed class MlsRoomCipher : IRoomCipher
         }
 
         return handshake
-            ? ReceiveHandshake(message, payload, sender, messageId, seq, epoch)
-            : ReceiveApplication(message, payload, sender, messageId, seq, epoch, fromHold);
+            ? ReceiveHandshake(message, payload, sender, messageId, seq, epoch, mayHold)
+            : ReceiveApplication(message, payload, sender, messageId, seq, epoch, mayHold);
     }
 
-    private MlsReceived ReceiveHandshake(MlsMessage message, byte[] payload, string sender, string messageId, long seq, ulong epoch)
+    private MlsReceived ReceiveHandshake(MlsMessage message, byte[] payload, string sender, string messageId, long seq, ulong epoch, bool mayHold)
     {
         if (_pending is { } pending && epoch == pending.Epoch)
         {
@@ -431,7 +435,11 @@ public sealed class MlsRoomCipher : IRoomCipher
         if (epoch > _group.Epoch)
         {
             // A commit of a later epoch means an earlier one is missing here; keep it until that one arrives.
-            _store.Hold(new HeldMlsMessage(Room, seq, messageId, sender, epoch, payload));
+            if (mayHold)
+            {
+                _store.Hold(new HeldMlsMessage(Room, seq, messageId, sender, epoch, payload));
+            }
+
             return new MlsReceived(seq, messageId, sender, MlsReceivedKind.Held, epoch);
         }
 
@@ -465,7 +473,7 @@ public sealed class MlsRoomCipher : IRoomCipher
         };
     }
 
-    private MlsReceived ReceiveApplication(MlsMessage message, byte[] payload, string sender, string messageId, long seq, ulong epoch, bool fromHold)
+    private MlsReceived ReceiveApplication(MlsMessage message, byte[] payload, string sender, string messageId, long seq, ulong epoch, bool mayHold)
     {
         if (string.Equals(sender, _member.Username, StringComparison.Ordinal))
         {
@@ -475,7 +483,7 @@ public sealed class MlsRoomCipher : IRoomCipher
 
         if (epoch > _group.Epoch)
         {
-            if (!fromHold)
+            if (mayHold)
             {
                 _store.Hold(new HeldMlsMessage(Room, seq, messageId, sender, epoch, payload));
             }
@@ -545,7 +553,7 @@ public sealed class MlsRoomCipher : IRoomCipher
             foreach (var held in _store.HeldUpTo(Room, _group.Epoch))
             {
                 _store.Release(Room, held.Seq);
-                var result = ReceiveOne(held.Payload, held.Sender, held.MessageId, held.Seq, fromHold: true);
+                var result = ReceiveOne(held.Payload, held.Sender, held.MessageId, held.Seq, mayHold: true);
                 released.Add(result);
                 if (result.Kind == MlsReceivedKind.CommitApplied)
                 {

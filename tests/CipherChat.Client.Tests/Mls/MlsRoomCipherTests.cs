@@ -325,6 +325,24 @@ public sealed class MlsRoomCipherTests : IDisposable
         Assert.Throws<MlsRoomException>(() => MlsRoomCipher.Join(RoomName, stranger.Member, stranger.Store, stranger.Pool, [0, 1, 2]));
     }
 
+    [Fact]
+    public void Room_cipher_view_opens_chat_messages_and_holds_nothing()
+    {
+        var (alice, bob, carol) = Room3();
+        IRoomCipher cipher = bob.R;
+        Assert.Equal(RoomKinds.Mls, cipher.Kind);
+        var entry = alice.Say(_log, "through IRoomCipher");
+        var opened = cipher.Open(entry.Payload, entry.Sender, entry.MessageId, Now);
+        Assert.Equal(("through IRoomCipher", (string?)null), (opened.Text, opened.Error));
+
+        alice.CommitAndConfirm(_log, r => r.PrepareUpdate());
+        var early = alice.Say(_log, "epoch 2");
+        var waiting = carol.R.Open(early.Payload, early.Sender, early.MessageId, Now);
+        Assert.Null(waiting.Text);
+        Assert.NotNull(waiting.Error);
+        Assert.Equal(0, carol.R.HeldCount);
+    }
+
     // alice creates the room and adds bob and carol in one commit.
     private (Device Alice, Device Bob, Device Carol) Room3()
     {
