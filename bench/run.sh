@@ -6,6 +6,10 @@
 #                        one JSON line with offered_per_s, delivered_per_s, p50_ms, p99_ms.
 #   bench/run.sh cli     wall time of one-shot `cipherchat send` and of `read` with nothing new
 #                        (hyperfine, against a local TLS server); results in bench/results/<time>/cli.json
+#   bench/run.sh cluster 1, 2 and 3 `cipherchat server` nodes (TLS off) sharing one PostgreSQL and one
+#                        Redis given by CIPHERCHAT_TEST_POSTGRES and CIPHERCHAT_TEST_REDIS (see .ci/services.sh);
+#                        fan-out 1x100 and 50x20 with members spread over the nodes round-robin, so most
+#                        deliveries cross Redis. NODES ("1 2 3"); results in bench/results/<time>-cluster/.
 #   bench/run.sh [full]  every scenario against every server, RUNS times each (default 3), then the
 #                        medians side by side. Results: bench/results/<time>/ (results.jsonl, summary.md).
 #
@@ -41,8 +45,15 @@ log() { echo "[bench] $*" >&2; }
 
 AUTOGROUP_NICE=""
 
+CLUSTER_PIDS=()
+
 cleanup() {
   stop_server
+  local pid
+  for pid in "${CLUSTER_PIDS[@]}"; do
+    SERVER_PID="$pid"
+    stop_server
+  done
   rm -rf "$WORK"
   if [[ -n "$AUTOGROUP_NICE" ]]; then
     echo "$AUTOGROUP_NICE" >"/proc/$$/autogroup" 2>/dev/null || true
@@ -278,9 +289,57 @@ main_cli() {
   log "results in $out"
 }
 
+main_cluster() {
+  : "${CIPHERCHAT_TEST_POSTGRES:?set it (eval \"\$(.ci/services.sh start)\")}"
+  : "${CIPHERCHAT_TEST_REDIS:?set it (eval \"\$(.ci/services.sh start)\")}"
+  build
+  raise_fd_limit
+  raise_priority
+  local out
+  out="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-cluster"
+  mkdir -p "$out"
+  machine_note | tee "$out/machine.txt" >&2
+  local n scenario shape i
+  for n in ${NODES:-1 2 3}; do
+    local pids=() addrs=()
+    for i in $(seq 1 "$n"); do
+      local port
+      port="$(free_port)"
+      mkdir -p "$WORK/node$i"
+      # Nodes on CPU 0, the generator on CPU 1, as for a single server; PostgreSQL and Redis are not pinned.
+      CIPHERCHAT_Server__SendRatePerSecond=1000000 CIPHERCHAT_Server__SendBurst=1000000 \
+      CIPHERCHAT_Logging__LogLevel__Default=Warning \
+        nice -n "$NICE" taskset -c 0 "$CIPHERCHAT" server --listen "127.0.0.1:$port" --data "$WORK/node$i" --tls off \
+        --postgres "$CIPHERCHAT_TEST_POSTGRES" --redis "$CIPHERCHAT_TEST_REDIS" >"$WORK/node$i.log" 2>&1 &
+      SERVER_PID=$!
+      pids+=("$SERVER_PID")
+      CLUSTER_PIDS=("${pids[@]}")
+      addrs+=("127.0.0.1:$port")
+      wait_port "$port"
+    done
+    for scenario in ${SCENARIOS_CLUSTER:-fanout-1x100 fanout-50x20}; do
+      shape="${scenario#fanout-}"
+      log "$n node(s) ${addrs[*]} (pids ${pids[*]}): $scenario; uptime:$(uptime | sed 's/.*load/ load/')"
+      echo "# $n node(s) $scenario $(date -u +%H:%M:%SZ) uptime:$(uptime | sed 's/.*load/ load/')" >>"$out/machine.txt"
+      nice -n "$NICE" taskset -c 1 "$LOADGEN" fanout --target cipherchat --tls off --label "cluster-${n}n" \
+        --server "$(IFS=,; echo "${addrs[*]}")" --server-pid "$(IFS=,; echo "${pids[*]}")" \
+        --rooms "${shape%x*}" --members "${shape#*x}" --find --rate "$START_RATE" --factor "$FACTOR" \
+        --max-steps "$MAX_STEPS" --duration "$STEP_SECONDS" --warmup 1 --drain 2 --json >>"$out/results.jsonl" \
+        || log "$n node(s) $scenario did not finish cleanly (see its JSON line)"
+    done
+    for i in "${pids[@]}"; do
+      SERVER_PID="$i"
+      stop_server
+    done
+    CLUSTER_PIDS=()
+  done
+  log "results in $out"
+}
+
 case "$MODE" in
   quick) main_quick ;;
+  cluster) main_cluster ;;
   cli) main_cli ;;
   full) main_full ;;
-  *) echo "usage: bench/run.sh [quick|cli|full]" >&2; exit 2 ;;
+  *) echo "usage: bench/run.sh [quick|cli|cluster|full]" >&2; exit 2 ;;
 esac

@@ -20,6 +20,13 @@ public sealed record TargetOptions(
     int SourceAddresses,
     int ReceiveBufferBytes)
 {
+    /// <summary>The nodes of a cluster, when there are several; <see cref="Endpoint"/> is the first.</summary>
+    public IReadOnlyList<IPEndPoint> Endpoints { get; init; } = [Endpoint];
+
+    /// <summary>Where member <paramref name="index"/> connects: the nodes in turn, so every room spans them all.</summary>
+    public TargetOptions ForMember(int index) =>
+        Endpoints.Count <= 1 ? this : this with { Endpoint = Endpoints[index % Endpoints.Count] };
+
     /// <summary>
     /// Spreads client sockets over 127.0.0.1..N so that many runs of 10k connections do not run out of
     /// ephemeral ports (each source address has its own range). Loopback only.

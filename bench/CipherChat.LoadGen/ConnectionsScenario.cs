@@ -53,10 +53,10 @@ public static class ConnectionsScenario
                 await Task.Delay(Settle, cancellationToken).ConfigureAwait(false);
             }
 
-            var before = options.ServerPid is { } pid ? ProcessSample.Take(pid) : null;
+            var before = ProcessSample.Take(options.ServerPids);
             outcome = await Setup.ConnectAllAsync(options, target, users, setup, recorder, keep: true, cancellationToken).ConfigureAwait(false);
             await Task.Delay(Settle, cancellationToken).ConfigureAwait(false);
-            var after = options.ServerPid is { } pid2 ? ProcessSample.Take(pid2) : null;
+            var after = ProcessSample.Take(options.ServerPids);
             var load = ProcessSample.LoadAverage();
 
             // Hold, keeping the connections alive where the protocol asks the client to speak.

@@ -205,10 +205,10 @@ public static class FanOutScenario
         thread.Start();
 
         await DelayUntilAsync(windowStart, cancellationToken).ConfigureAwait(false);
-        var serverBefore = options.ServerPid is { } pid ? ProcessSample.Take(pid) : null;
+        var serverBefore = ProcessSample.Take(options.ServerPids);
         var selfBefore = ProcessSample.Take(Environment.ProcessId);
         await DelayUntilAsync(windowEnd, cancellationToken).ConfigureAwait(false);
-        var serverAfter = options.ServerPid is { } pid2 ? ProcessSample.Take(pid2) : null;
+        var serverAfter = ProcessSample.Take(options.ServerPids);
         var selfAfter = ProcessSample.Take(Environment.ProcessId);
         var load = ProcessSample.LoadAverage();
         thread.Join();

@@ -17,10 +17,12 @@ public sealed class LoadGenOptions
 
         Target:
           --target cipherchat|irc|nats   (default cipherchat)
-          --server HOST:PORT             loopback address of the server (default 127.0.0.1:12345)
+          --server HOST:PORT[,HOST:PORT]  loopback address of the server (default 127.0.0.1:12345); with several
+                                  (the nodes of a cluster), member i connects to address i mod N, so a
+                                  room's members sit on every node and deliveries cross between nodes
           --tls on|off                   CipherChat only (default on)
           --fingerprint HEX              pin the server certificate's SHA-256 (default: accept the loopback server's)
-          --server-pid PID               read the server's CPU and memory from /proc/PID
+          --server-pid PID[,PID]         read the server's CPU and memory from /proc/PID (summed over several)
           --label TEXT                   name of the target in the output (default: the target kind)
 
         Fan-out:
@@ -49,10 +51,11 @@ public sealed class LoadGenOptions
     public string Scenario { get; private set; } = "";
     public TargetKind Target { get; private set; } = TargetKind.CipherChat;
     public string? Label { get; private set; }
-    public IPEndPoint Server { get; private set; } = new(IPAddress.Loopback, 12345);
+    public IPEndPoint Server => Servers[0];
+    public IReadOnlyList<IPEndPoint> Servers { get; private set; } = [new(IPAddress.Loopback, 12345)];
     public bool Tls { get; private set; } = true;
     public string? Fingerprint { get; private set; }
-    public int? ServerPid { get; private set; }
+    public IReadOnlyList<int> ServerPids { get; private set; } = [];
     public int Rooms { get; private set; } = 1;
     public int Members { get; private set; } = 100;
     public double Rate { get; private set; } = 2000;
@@ -106,10 +109,10 @@ public sealed class LoadGenOptions
                         var v => throw new ArgumentException($"unknown target '{v}'"),
                     };
                     break;
-                case "--server": o.Server = ParseEndpoint(Value()); break;
+                case "--server": o.Servers = Value().Split(',').Select(ParseEndpoint).ToArray(); break;
                 case "--tls": o.Tls = Value() switch { "on" => true, "off" => false, var v => throw new ArgumentException($"--tls on|off, not '{v}'") }; break;
                 case "--fingerprint": o.Fingerprint = Value(); break;
-                case "--server-pid": o.ServerPid = Int(Value(), name, 1); break;
+                case "--server-pid": o.ServerPids = Value().Split(',').Select(v => Int(v, name, 1)).ToArray(); break;
                 case "--label": o.Label = Value(); break;
                 case "--rooms": o.Rooms = Int(Value(), name, 1); break;
                 case "--members": o.Members = Int(Value(), name, 2); break;
@@ -134,7 +137,7 @@ public sealed class LoadGenOptions
             }
         }
 
-        if (!IPAddress.IsLoopback(o.Server.Address))
+        if (!o.Servers.All(s => IPAddress.IsLoopback(s.Address)))
         {
             throw new ArgumentException("the generator only targets loopback addresses (127.0.0.0/8, ::1)");
         }

@@ -40,6 +40,31 @@ public readonly record struct ProcessSample(long CpuTicks, long RssKiB, long Pea
         }
     }
 
+    /// <summary>The sum over several processes (the nodes of a cluster); null when none is given or one is gone.</summary>
+    public static ProcessSample? Take(IReadOnlyList<int> pids)
+    {
+        ArgumentNullException.ThrowIfNull(pids);
+        if (pids.Count == 0)
+        {
+            return null;
+        }
+
+        long cpu = 0, rss = 0, peak = 0;
+        foreach (var pid in pids)
+        {
+            if (Take(pid) is not { } one)
+            {
+                return null;
+            }
+
+            cpu += one.CpuTicks;
+            rss += one.RssKiB;
+            peak += one.PeakRssKiB;
+        }
+
+        return new ProcessSample(cpu, rss, peak, DateTime.UtcNow);
+    }
+
     /// <summary>CPU use between two samples, in percent of one core.</summary>
     public static double CpuPercent(ProcessSample? before, ProcessSample? after)
     {

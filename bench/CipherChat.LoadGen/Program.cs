@@ -25,7 +25,10 @@ var target = new TargetOptions(
     options.Tls,
     options.Fingerprint,
     options.SourceAddresses,
-    ReceiveBufferBytes: options.Scenario == "fanout" ? 64 * 1024 : 4 * 1024);
+    ReceiveBufferBytes: options.Scenario == "fanout" ? 64 * 1024 : 4 * 1024)
+{
+    Endpoints = options.Servers,
+};
 
 using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(30));
 Console.CancelKeyPress += (_, e) =>

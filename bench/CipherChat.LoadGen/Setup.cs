@@ -29,6 +29,9 @@ public static class Setup
         LoadGenOptions options, TargetOptions target, BenchUser user, CipherChatSetup setup, DeliveryRecorder recorder, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(user);
+        target = target.ForMember(user.Index);
         return options.Target switch
         {
             TargetKind.CipherChat => await CipherChatConnection.ConnectAsync(target, user, setup, recorder, cancellationToken).ConfigureAwait(false),
