@@ -9,7 +9,8 @@
 #   bench/run.sh cluster 1, 2 and 3 `cipherchat server` nodes (TLS off) sharing one PostgreSQL and one
 #                        Redis given by CIPHERCHAT_TEST_POSTGRES and CIPHERCHAT_TEST_REDIS (see .ci/services.sh);
 #                        fan-out 1x100 and 50x20 with members spread over the nodes round-robin, so most
-#                        deliveries cross Redis. NODES ("1 2 3"); results in bench/results/<time>-cluster/.
+#                        deliveries cross Redis. NODES ("1 2 3"), NODE_CPUS (taskset list for the nodes, "0");
+#                        results in bench/results/<time>-cluster/.
 #   bench/run.sh [full]  every scenario against every server, RUNS times each (default 3), then the
 #                        medians side by side. Results: bench/results/<time>/ (results.jsonl, summary.md).
 #
@@ -306,10 +307,11 @@ main_cluster() {
       local port
       port="$(free_port)"
       mkdir -p "$WORK/node$i"
-      # Nodes on CPU 0, the generator on CPU 1, as for a single server; PostgreSQL and Redis are not pinned.
+      # Nodes on NODE_CPUS (default CPU 0), the generator on CPU 1, as for a single server; PostgreSQL and
+      # Redis are not pinned.
       CIPHERCHAT_Server__SendRatePerSecond=1000000 CIPHERCHAT_Server__SendBurst=1000000 \
       CIPHERCHAT_Logging__LogLevel__Default=Warning \
-        nice -n "$NICE" taskset -c 0 "$CIPHERCHAT" server --listen "127.0.0.1:$port" --data "$WORK/node$i" --tls off \
+        nice -n "$NICE" taskset -c "${NODE_CPUS:-0}" "$CIPHERCHAT" server --listen "127.0.0.1:$port" --data "$WORK/node$i" --tls off \
         --postgres "$CIPHERCHAT_TEST_POSTGRES" --redis "$CIPHERCHAT_TEST_REDIS" >"$WORK/node$i.log" 2>&1 &
       SERVER_PID=$!
       pids+=("$SERVER_PID")
@@ -320,7 +322,7 @@ main_cluster() {
     for scenario in ${SCENARIOS_CLUSTER:-fanout-1x100 fanout-50x20}; do
       shape="${scenario#fanout-}"
       log "$n node(s) ${addrs[*]} (pids ${pids[*]}): $scenario; uptime:$(uptime | sed 's/.*load/ load/')"
-      echo "# $n node(s) $scenario $(date -u +%H:%M:%SZ) uptime:$(uptime | sed 's/.*load/ load/')" >>"$out/machine.txt"
+      echo "# $n node(s) on CPU ${NODE_CPUS:-0}, $scenario $(date -u +%H:%M:%SZ) uptime:$(uptime | sed 's/.*load/ load/')" >>"$out/machine.txt"
       nice -n "$NICE" taskset -c 1 "$LOADGEN" fanout --target cipherchat --tls off --label "cluster-${n}n" \
         --server "$(IFS=,; echo "${addrs[*]}")" --server-pid "$(IFS=,; echo "${pids[*]}")" \
         --rooms "${shape%x*}" --members "${shape#*x}" --find --rate "$START_RATE" --factor "$FACTOR" \
