@@ -97,23 +97,27 @@ public sealed partial class MlsGroup
         var newTree = _tree.Clone();
         var applied = ApplyProposals(newTree, proposals);
         var pathNeeded = PathRequired(proposals) || options.ForcePath;
-        var privateKeys = _privateKeys.Clone();
+        TreePrivateKeys? privateKeys = null;
         var wireFormat = options.WireFormat ?? _options.HandshakeWireFormat;
 
-        Secret? commitSecret = null;
+        CreatedUpdatePath? created = null;
         UpdatePath? path = null;
-        List<(NodeIndex Node, HpkeKeyPair Pair, Secret PathSecret)>? pathNodes = null;
         NextEpoch? next = null;
         try
         {
             if (pathNeeded)
             {
-                var (leaf, nodes, secret) = GroupTreeKem.Prepare(_suite, newTree, _own, _tree.GetLeaf(_own)!, _signer.PrivateKey, _context.GroupId.Span, privateKeys);
-                pathNodes = nodes;
-                commitSecret = secret;
-                var provisional = ProvisionalContext(newTree, applied.Extensions);
-                path = GroupTreeKem.Encrypt(_suite, newTree, _own, leaf, nodes, applied.Added.ToHashSet(), provisional.ToBytes());
+                created = TreeKem.CreateUpdatePath(
+                    newTree, _privateKeys, _signer, _context.GroupId, applied.Added.ToHashSet(), treeHash => ProvisionalContext(treeHash, applied.Extensions));
+                privateKeys = created.TakeKeys();
+                path = created.Path;
             }
+            else
+            {
+                privateKeys = _privateKeys.Clone();
+            }
+
+            var commitSecret = created?.CommitSecret;
 
             var commit = new Commit { Proposals = entries, Path = path };
             var framed = new FramedContent
@@ -154,10 +158,9 @@ public sealed partial class MlsGroup
                 {
                     var joiner = applied.Added[i];
                     Secret? pathSecret = null;
-                    if (pathNodes is not null)
+                    if (created is not null)
                     {
-                        var ancestor = ArrayTree.CommonAncestor(joiner, _own);
-                        pathSecret = pathNodes.First(n => n.Node == ancestor).PathSecret.Clone();
+                        pathSecret = (created.PathSecretFor(joiner) ?? throw new MlsMisuseException("No path secret covers a new member.")).Clone();
                     }
 
                     using var groupSecrets = new GroupSecrets { JoinerSecret = secrets.JoinerSecret.Clone(), PathSecret = pathSecret, Psks = applied.Psks };
@@ -198,22 +201,14 @@ public sealed partial class MlsGroup
         {
             if (next is null && _pending is null)
             {
-                privateKeys.Dispose();
+                privateKeys?.Dispose();
             }
 
             throw;
         }
         finally
         {
-            commitSecret?.Dispose();
-            if (pathNodes is not null)
-            {
-                foreach (var (_, pair, secret) in pathNodes)
-                {
-                    pair.Dispose();
-                    secret.Dispose();
-                }
-            }
+            created?.Dispose();
         }
     }
 
@@ -357,11 +352,18 @@ public sealed partial class MlsGroup
             if (commit.Path is { } path)
             {
                 ValidateCommitPath(newTree, committer, path, applied);
-                GroupTreeKem.Merge(newTree, committer, path);
-                if (!removed)
+                if (removed)
                 {
-                    var provisional = ProvisionalContext(newTree, applied.Extensions);
-                    commitSecret = GroupTreeKem.Decrypt(_suite, newTree, committer, _own, path, applied.Added.ToHashSet(), provisional.ToBytes(), privateKeys);
+                    TreeKem.MergeUpdatePath(newTree, committer, path);
+                }
+                else
+                {
+                    using var processed = TreeKem.ProcessUpdatePath(
+                        newTree, privateKeys, committer, path, _context.GroupId, applied.Added.ToHashSet(), applied.Extensions, treeHash => ProvisionalContext(treeHash, applied.Extensions));
+                    var derived = processed.TakeKeys();
+                    privateKeys.Dispose();
+                    privateKeys = derived;
+                    commitSecret = processed.CommitSecret.Clone();
                 }
             }
 
@@ -480,12 +482,13 @@ public sealed partial class MlsGroup
         return _past.FirstOrDefault(p => p.Context.Epoch == id.PskEpoch)?.ResumptionPsk.Clone();
     }
 
-    private GroupContext ProvisionalContext(RatchetTree tree, IReadOnlyList<Extension> extensions) => new()
+    // RFC 9420 §12.4.1: the context of the UpdatePath encryption, from the tree hash with the path merged.
+    private GroupContext ProvisionalContext(byte[] treeHash, IReadOnlyList<Extension> extensions) => new()
     {
         CipherSuite = _context.CipherSuite,
         GroupId = _context.GroupId,
         Epoch = _context.Epoch + 1,
-        TreeHash = tree.TreeHash(),
+        TreeHash = treeHash,
         ConfirmedTranscriptHash = _context.ConfirmedTranscriptHash,
         Extensions = extensions,
     };

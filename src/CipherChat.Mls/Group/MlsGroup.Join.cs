@@ -42,22 +42,18 @@ public sealed partial class MlsGroup
 
         var signerLeaf = tree.GetLeaf(new LeafIndex(info.Signer)) ?? throw new MlsValidationException("The GroupInfo signer is not a member.");
         WelcomeSecrets.VerifyGroupInfoSignature(suite, info, signerLeaf.SignatureKey.Span);
-        TreeChecks.ValidateForJoin(suite, tree, context);
+        RatchetTreeValidator.Validate(tree, context);
 
         // RFC 9420 §12.4.3.1: my leaf is the one identical to the KeyPackage's leaf.
         var mine = keyPackage.KeyPackage.LeafNode.ToBytes();
         var own = tree.FindLeaf(l => l.ToBytes().AsSpan().SequenceEqual(mine))
             ?? throw new MlsValidationException("The tree has no leaf for this KeyPackage.");
 
-        var privateKeys = new GroupPathKeys();
+        // RFC 9420 §12.4.3.1: the path secret, if any, gives the keys of the committer's path above this member.
+        var privateKeys = TreeKem.KeysForJoiner(
+            tree, own, keyPackage.EncryptionKey.PrivateKey, new LeafIndex(info.Signer), opened.Secrets.PathSecret is { } pathSecret ? pathSecret.Span : []);
         try
         {
-            privateKeys.Set(own.ToNode(), new HpkeKeyPair(keyPackage.EncryptionKey.PrivateKey.Clone(), keyPackage.EncryptionKey.PublicKey));
-            if (opened.Secrets.PathSecret is { } pathSecret)
-            {
-                GroupTreeKem.DeriveFromPathSecret(suite, tree, own, new LeafIndex(info.Signer), pathSecret, privateKeys);
-            }
-
             using var secrets = KeySchedule.FromJoinerSecret(suite, opened.Secrets.JoinerSecret, opened.PskSecret, context);
 
             // RFC 9420 §12.4.3.1: the confirmation tag MUST verify against the confirmed transcript hash.

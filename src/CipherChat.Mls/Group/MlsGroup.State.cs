@@ -38,12 +38,15 @@ public sealed partial class MlsGroup
         w.WriteUInt32(_own.Value);
         w.WritePresence(_removed);
         w.WriteVector(_signer.PrivateKey.Span);
-        var keys = _privateKeys.All.ToList();
-        w.WriteUInt32((uint)keys.Count);
-        foreach (var (node, pair) in keys)
+        // The path keys keep the layout of version 1 (count, then node and private key in node order), not
+        // TreePrivateKeys.Serialize, so that states saved before stay readable.
+        var nodes = _privateKeys.Nodes;
+        w.WriteUInt32((uint)nodes.Count);
+        foreach (var node in nodes)
         {
-            w.WriteUInt32(node);
-            w.WriteVector(pair.PrivateKey.Span);
+            _privateKeys.TryGetPrivateKey(node, out var privateKey);
+            w.WriteUInt32(node.Value);
+            w.WriteVector(privateKey.Span);
         }
 
         _keys.Write(w);
@@ -107,14 +110,8 @@ public sealed partial class MlsGroup
             var removed = reader.ReadPresence();
             var signer = SignatureKeyPair.FromPrivateKey(CheckedKey(reader.ReadVector()));
             disposables.Add(signer);
-            var privateKeys = new GroupPathKeys();
+            var privateKeys = ReadPathKeys(ref reader, own);
             disposables.Add(privateKeys);
-            var keyCount = reader.ReadUInt32();
-            for (uint i = 0; i < keyCount; i++)
-            {
-                var node = reader.ReadUInt32();
-                privateKeys.Set(new NodeIndex(node), Hpke.DeserializePrivateKey(CheckedKey(reader.ReadVector())));
-            }
 
             var keys = EpochKeys.Read(ref reader);
             disposables.Add(keys);
@@ -175,6 +172,52 @@ public sealed partial class MlsGroup
             }
 
             throw;
+        }
+    }
+
+    // Version 1 path keys: a uint32 count, then { uint32 node; opaque private_key<V> }; a later entry for a node replaces an earlier one.
+    private static TreePrivateKeys ReadPathKeys(ref TlsReader reader, LeafIndex own)
+    {
+        var entries = new List<(NodeIndex Node, HpkeKeyPair Pair)>();
+        TreePrivateKeys? keys = null;
+        try
+        {
+            var keyCount = reader.ReadUInt32();
+            for (uint i = 0; i < keyCount; i++)
+            {
+                var node = new NodeIndex(reader.ReadUInt32());
+                entries.Add((node, Hpke.DeserializePrivateKey(CheckedKey(reader.ReadVector()))));
+            }
+
+            var leafEntry = entries.FindLastIndex(e => e.Node == own.ToNode());
+            if (leafEntry < 0)
+            {
+                throw new MlsDecodeException(MlsDecodeError.Malformed, "Saved group has no private key for its own leaf.");
+            }
+
+            keys = TreePrivateKeys.ForLeaf(own, entries[leafEntry].Pair.PrivateKey);
+            for (var i = 0; i < entries.Count; i++)
+            {
+                if (entries[i].Node != own.ToNode())
+                {
+                    keys.Set(entries[i].Node, entries[i].Pair);
+                    entries[i] = default;
+                }
+            }
+
+            return keys;
+        }
+        catch
+        {
+            keys?.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var (_, pair) in entries)
+            {
+                pair?.Dispose();
+            }
         }
     }
 

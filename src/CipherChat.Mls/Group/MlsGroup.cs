@@ -26,7 +26,7 @@ public sealed partial class MlsGroup : IDisposable
     private readonly LeafIndex _own;
     private EpochKeys _keys;
     private SecretTree _secretTree;
-    private GroupPathKeys _privateKeys;
+    private TreePrivateKeys _privateKeys;
     private byte[] _interimTranscriptHash;
     private byte[] _confirmationTag;
     private PendingCommit? _pending;
@@ -41,7 +41,7 @@ public sealed partial class MlsGroup : IDisposable
         LeafIndex own,
         EpochKeys keys,
         SecretTree secretTree,
-        GroupPathKeys privateKeys,
+        TreePrivateKeys privateKeys,
         byte[] interim,
         byte[] confirmationTag)
     {
@@ -121,8 +121,7 @@ public sealed partial class MlsGroup : IDisposable
         using var secrets = KeySchedule.Derive(suite, init, null, null, context);
         var tag = secrets.ConfirmationTag([]);
         var interim = TranscriptHash.Interim(suite, [], tag);
-        var privateKeys = new GroupPathKeys();
-        privateKeys.Set(new LeafIndex(0).ToNode(), new HpkeKeyPair(keyPackage.EncryptionKey.PrivateKey.Clone(), keyPackage.EncryptionKey.PublicKey));
+        var privateKeys = TreePrivateKeys.ForLeaf(new LeafIndex(0), keyPackage.EncryptionKey.PrivateKey);
         var keys = EpochKeys.From(secrets);
         var secretTree = secrets.CreateSecretTree(tree.LeafCount, options.SecretTree);
         return new MlsGroup(options, SignatureKeyPair.FromPrivateKey(signer.PrivateKey.Span), context, tree, new LeafIndex(0), keys, secretTree, privateKeys, interim, tag);
@@ -329,8 +328,9 @@ public sealed partial class MlsGroup : IDisposable
         _tree = next.Tree;
         _keys = next.Keys;
         _secretTree = next.SecretTree;
-        _privateKeys = next.PrivateKeys;
-        _privateKeys.Prune(_tree);
+        // RFC 9420 §9.2: keys of nodes that are now blank or hold another public key are deleted.
+        _privateKeys = next.PrivateKeys.WithoutStaleKeys(next.Tree);
+        next.PrivateKeys.Dispose();
         _interimTranscriptHash = next.InterimTranscriptHash;
         _confirmationTag = next.ConfirmationTag;
 
@@ -357,7 +357,7 @@ public sealed partial class MlsGroup : IDisposable
 
         public required SecretTree SecretTree { get; init; }
 
-        public required GroupPathKeys PrivateKeys { get; init; }
+        public required TreePrivateKeys PrivateKeys { get; init; }
 
         public required byte[] InterimTranscriptHash { get; init; }
 

@@ -334,6 +334,36 @@ public static class TreeKem
     }
 
     /// <summary>
+    /// Merges an UpdatePath from <paramref name="sender"/> into <paramref name="tree"/> without
+    /// decrypting it, for a receiver that holds no key for it (e.g. one this commit removes): checks
+    /// its length against the sender's filtered direct path and the new leaf's parent hash (RFC 9420 §7.5, §7.9.2).
+    /// </summary>
+    /// <exception cref="MlsValidationException">The UpdatePath does not fit the tree.</exception>
+    public static void MergeUpdatePath(RatchetTree tree, LeafIndex sender, UpdatePath path)
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(path);
+        if (sender.Value >= tree.LeafCount)
+        {
+            throw new MlsValidationException("The UpdatePath sender is not a member.");
+        }
+
+        var filtered = tree.FilteredDirectPath(sender);
+        if (path.Nodes.Count != filtered.Count)
+        {
+            throw new MlsValidationException("The UpdatePath does not match the sender's filtered direct path.");
+        }
+
+        var leafParentHash = MergePath(tree, sender, filtered, [.. path.Nodes.Select(p => p.EncryptionKey)]);
+        if (path.LeafNode.ParentHash is not { } signedParentHash || !signedParentHash.Span.SequenceEqual(leafParentHash))
+        {
+            throw new MlsValidationException("The UpdatePath leaf's parent hash is not valid.");
+        }
+
+        tree.SetNode(sender.ToNode(), Node.FromLeaf(path.LeafNode));
+    }
+
+    /// <summary>
     /// The private keys of a member joining from a Welcome (RFC 9420 §12.4.3.1): its leaf key and,
     /// when the Welcome carries a path_secret, the keys of the committer's filtered direct path
     /// from the lowest node above the new member up to the root. Derived public keys must match the tree.
