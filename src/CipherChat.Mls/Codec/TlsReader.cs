@@ -77,26 +77,26 @@ public ref struct TlsReader
                 _remaining = _remaining[1..];
                 return first;
             case 1:
-            {
-                var value = (uint)(ReadUInt16() & 0x3FFF);
-                if (value < 0x40)
                 {
-                    TlsThrow.Decode(MlsDecodeError.NonMinimalVarInt, "Variable-length integer is not minimally encoded.");
-                }
+                    var value = (uint)(ReadUInt16() & 0x3FFF);
+                    if (value < 0x40)
+                    {
+                        TlsThrow.Decode(MlsDecodeError.NonMinimalVarInt, "Variable-length integer is not minimally encoded.");
+                    }
 
-                return value;
-            }
+                    return value;
+                }
 
             case 2:
-            {
-                var value = ReadUInt32() & 0x3FFF_FFFFu;
-                if (value < 0x4000)
                 {
-                    TlsThrow.Decode(MlsDecodeError.NonMinimalVarInt, "Variable-length integer is not minimally encoded.");
-                }
+                    var value = ReadUInt32() & 0x3FFF_FFFFu;
+                    if (value < 0x4000)
+                    {
+                        TlsThrow.Decode(MlsDecodeError.NonMinimalVarInt, "Variable-length integer is not minimally encoded.");
+                    }
 
-                return value;
-            }
+                    return value;
+                }
 
             default:
                 // RFC 9420 §2.1.2: vectors whose length starts with the prefix 0b11 MUST be rejected.

@@ -1,6 +1,6 @@
+using System.Collections.Concurrent;
 using CipherChat.Protocol;
 using CipherChat.Protocol.V1;
-using System.Collections.Concurrent;
 using CipherChat.Server.Storage;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;

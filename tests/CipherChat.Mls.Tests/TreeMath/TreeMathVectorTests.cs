@@ -1,6 +1,6 @@
 using System.Text.Json;
-using CipherChat.Mls.TreeMath;
 using CipherChat.Mls.Tests.Support;
+using CipherChat.Mls.TreeMath;
 
 namespace CipherChat.Mls.Tests.TreeMath;
 
