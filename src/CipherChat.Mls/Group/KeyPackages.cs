@@ -133,7 +133,7 @@ public static class KeyPackages
         ArgumentNullException.ThrowIfNull(suite);
         ArgumentNullException.ThrowIfNull(leaf);
         var tbs = leaf.ToBeSignedBytes(groupId, leafIndex);
-        return WithSignature(leaf, suite.SignWithLabel(signaturePrivateKey, "LeafNodeTBS", tbs));
+        return leaf.WithSignature(suite.SignWithLabel(signaturePrivateKey, "LeafNodeTBS", tbs));
     }
 
     /// <summary>
@@ -237,17 +237,4 @@ public static class KeyPackages
     /// <summary>RFC 9420 §7.2: the proposal types every client supports without listing them.</summary>
     public static bool IsDefaultProposal(ProposalType type) =>
         type is >= ProposalType.Add and <= ProposalType.GroupContextExtensions;
-
-    internal static LeafNode WithSignature(LeafNode leaf, ReadOnlyMemory<byte> signature) => new()
-    {
-        EncryptionKey = leaf.EncryptionKey,
-        SignatureKey = leaf.SignatureKey,
-        Credential = leaf.Credential,
-        Capabilities = leaf.Capabilities,
-        LeafNodeSource = leaf.LeafNodeSource,
-        Lifetime = leaf.Lifetime,
-        ParentHash = leaf.ParentHash,
-        Extensions = leaf.Extensions,
-        Signature = signature,
-    };
 }

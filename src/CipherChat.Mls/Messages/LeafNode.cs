@@ -10,6 +10,20 @@ namespace CipherChat.Mls.Messages;
 /// </summary>
 public sealed class LeafNode : ITlsCodec<LeafNode>
 {
+    /// <summary>A copy of this leaf with <paramref name="signature"/> in place of its signature.</summary>
+    public LeafNode WithSignature(ReadOnlyMemory<byte> signature) => new()
+    {
+        EncryptionKey = EncryptionKey,
+        SignatureKey = SignatureKey,
+        Credential = Credential,
+        Capabilities = Capabilities,
+        LeafNodeSource = LeafNodeSource,
+        Lifetime = Lifetime,
+        ParentHash = ParentHash,
+        Extensions = Extensions,
+        Signature = signature,
+    };
+
     public required ReadOnlyMemory<byte> EncryptionKey { get; init; }
 
     public required ReadOnlyMemory<byte> SignatureKey { get; init; }

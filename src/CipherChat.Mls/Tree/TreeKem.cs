@@ -93,7 +93,7 @@ public static class TreeKem
                 Signature = ReadOnlyMemory<byte>.Empty,
             };
             var signature = suite.SignWithLabel(signer.PrivateKey, "LeafNodeTBS", unsigned.ToBeSignedBytes(groupId.Span, me.Value));
-            var leaf = WithSignature(unsigned, signature);
+            var leaf = unsigned.WithSignature(signature);
             tree.SetNode(me.ToNode(), Node.FromLeaf(leaf));
 
             var treeHash = tree.TreeHash();
@@ -475,18 +475,6 @@ public static class TreeKem
         return Secret.Own(bytes);
     }
 
-    private static LeafNode WithSignature(LeafNode leaf, byte[] signature) => new()
-    {
-        EncryptionKey = leaf.EncryptionKey,
-        SignatureKey = leaf.SignatureKey,
-        Credential = leaf.Credential,
-        Capabilities = leaf.Capabilities,
-        LeafNodeSource = leaf.LeafNodeSource,
-        Lifetime = leaf.Lifetime,
-        ParentHash = leaf.ParentHash,
-        Extensions = leaf.Extensions,
-        Signature = signature,
-    };
 }
 
 /// <summary>The outcome of <see cref="TreeKem.CreateUpdatePath"/>. Dispose it once the commit is settled.</summary>
