@@ -16,7 +16,7 @@ namespace CipherChat.Server.Sqlite;
 /// acknowledged". Writers are serialized in process (SQLite allows one writer at a time anyway);
 /// readers use their own pooled connections and run alongside the writer.
 /// </remarks>
-public sealed class SqliteChatStore : IChatStore
+public sealed partial class SqliteChatStore : IChatStore
 {
     /// <summary>File name of the database inside the data folder.</summary>
     public const string FileName = "cipherchat.db";
@@ -259,10 +259,18 @@ public sealed class SqliteChatStore : IChatStore
     {
         return await WriteAsync(async (connection, transaction) =>
         {
+            // A member leaving an MLS room may still read up to the seq at which it left.
+            await NonQueryAsync(connection, transaction,
+                """
+                INSERT OR REPLACE INTO former_members (room_id, user_name, until_seq)
+                SELECT r.id, m.user_name, r.last_seq FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $user
+                WHERE r.name = $room AND r.kind = 2;
+                """,
+                cancellationToken, ("$user", username), ("$room", room)).ConfigureAwait(false);
             var removed = await NonQueryAsync(connection, transaction,
                 "DELETE FROM members WHERE user_name = $user AND room_id = (SELECT id FROM rooms WHERE name = $room);",
                 cancellationToken, ("$user", username), ("$room", room)).ConfigureAwait(false);
-            return (removed > 0, true);
+            return (removed > 0, removed > 0);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -270,13 +278,13 @@ public sealed class SqliteChatStore : IChatStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null,
-            "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user ORDER BY r.name;",
+            $"SELECT {SummaryColumns} FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user ORDER BY r.name;",
             ("$user", username));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<RoomSummary>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new RoomSummary(reader.GetString(0), (RoomKind)reader.GetInt32(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3)));
+            result.Add(ReadSummary(reader));
         }
 
         return result;
@@ -328,10 +336,8 @@ public sealed class SqliteChatStore : IChatStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: true);
-        var roomId = await ScalarAsync(connection, transaction,
-            "SELECT r.id FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $user WHERE r.name = $room;",
-            cancellationToken, ("$user", username), ("$room", room)).ConfigureAwait(false);
-        if (roomId is null or DBNull)
+        var (roomId, until) = await FindReadableRoomAsync(connection, transaction, room, username, cancellationToken).ConfigureAwait(false);
+        if (roomId is null)
         {
             return null;
         }
@@ -339,8 +345,8 @@ public sealed class SqliteChatStore : IChatStore
         var after = afterSeq > long.MaxValue ? long.MaxValue : (long)afterSeq;
         var take = Math.Max(limit, 0);
         await using var command = Command(connection, transaction,
-            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = $room AND seq > $after ORDER BY seq LIMIT $limit;",
-            ("$room", roomId), ("$after", after), ("$limit", take + 1));
+            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = $room AND seq > $after AND seq <= $until ORDER BY seq LIMIT $limit;",
+            ("$room", roomId), ("$after", after), ("$until", until), ("$limit", take + 1));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var messages = new List<StoredMessage>();
         var hasMore = false;
