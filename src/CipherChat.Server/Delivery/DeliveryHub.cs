@@ -35,7 +35,7 @@ public sealed class DeliveryHub
     private readonly Queue<PendingSend>[] _pending;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, HashSet<IDeliveryTarget>> _byUser = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<IDeliveryTarget>> _byRoom = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RoomTargets> _byRoom = new(StringComparer.Ordinal);
     private readonly Dictionary<IDeliveryTarget, HashSet<string>> _roomsOf = [];
 
     // Scale-out only: the bus between nodes, the shared log it reads from, and per room the highest
@@ -111,7 +111,7 @@ public sealed class DeliveryHub
             foreach (var room in rooms)
             {
                 mine.Add(room);
-                GetOrAdd(_byRoom, room).Add(target);
+                AddToRoom(room, target);
             }
         }
     }
@@ -129,7 +129,7 @@ public sealed class DeliveryHub
 
             foreach (var room in rooms)
             {
-                RemoveFrom(_byRoom, room, target);
+                RemoveFromRoom(room, target);
             }
 
             RemoveFrom(_byUser, target.User, target);
@@ -149,7 +149,7 @@ public sealed class DeliveryHub
             foreach (var target in targets)
             {
                 _roomsOf[target].Add(room);
-                GetOrAdd(_byRoom, room).Add(target);
+                AddToRoom(room, target);
             }
         }
     }
@@ -167,7 +167,7 @@ public sealed class DeliveryHub
             foreach (var target in targets)
             {
                 _roomsOf[target].Remove(room);
-                RemoveFrom(_byRoom, room, target);
+                RemoveFromRoom(room, target);
             }
         }
     }
@@ -408,12 +408,13 @@ public sealed class DeliveryHub
         IDeliveryTarget[] targets;
         lock (_gate)
         {
-            if (!_byRoom.TryGetValue(message.Room, out var set) || set.Count == 0)
+            if (!_byRoom.TryGetValue(message.Room, out var room))
             {
                 return;
             }
 
-            targets = [.. set];
+            // The same array serves every message until the room's members change.
+            targets = room.Snapshot ??= [.. room.Targets];
         }
 
         // Encoded once; every recipient's queue holds the same bytes.
@@ -444,6 +445,44 @@ public sealed class DeliveryHub
 
     /// <summary>A queued append waiting for its commit, with what its fan-out needs.</summary>
     private readonly record struct PendingSend(Task<AppendOutcome> Stored, NewMessage Message, IDeliveryTarget? Origin);
+
+    /// <summary>Under the gate: adds a connection to a room's targets.</summary>
+    private void AddToRoom(string room, IDeliveryTarget target)
+    {
+        if (!_byRoom.TryGetValue(room, out var targets))
+        {
+            targets = new RoomTargets();
+            _byRoom[room] = targets;
+        }
+
+        if (targets.Targets.Add(target))
+        {
+            targets.Snapshot = null;
+        }
+    }
+
+    /// <summary>Under the gate: removes a connection from a room's targets.</summary>
+    private void RemoveFromRoom(string room, IDeliveryTarget target)
+    {
+        if (!_byRoom.TryGetValue(room, out var targets) || !targets.Targets.Remove(target))
+        {
+            return;
+        }
+
+        targets.Snapshot = null;
+        if (targets.Targets.Count == 0)
+        {
+            _byRoom.Remove(room);
+        }
+    }
+
+    /// <summary>A room's online connections, with an array copy made once per change for fan-out.</summary>
+    private sealed class RoomTargets
+    {
+        public HashSet<IDeliveryTarget> Targets { get; } = [];
+
+        public IDeliveryTarget[]? Snapshot { get; set; }
+    }
 
     private static HashSet<IDeliveryTarget> GetOrAdd(Dictionary<string, HashSet<IDeliveryTarget>> map, string key)
     {
