@@ -30,6 +30,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
     private readonly Thread _thread;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly int _maxBatch;
+    private SqliteCheckpointer? _checkpointer;
     private long _batches;
     private long _items;
     private int _disposed;
@@ -55,6 +56,9 @@ internal sealed class SqliteWriter : IAsyncDisposable
     /// <summary>Transactions committed so far (each one disk sync).</summary>
     public long Batches => Interlocked.Read(ref _batches);
 
+    /// <summary>Checkpoints of the write-ahead log run beside the writer so far.</summary>
+    public long Checkpoints => _checkpointer?.Checkpoints ?? 0;
+
     /// <summary>Items run so far.</summary>
     public long Items => Interlocked.Read(ref _items);
 
@@ -70,7 +74,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
             using (var command = connection.CreateCommand())
             {
                 // FULL: the WAL is synced at every commit, so a completed write survives power loss.
-                command.CommandText = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+                // No automatic checkpoint: it would run inside a commit (copying the WAL into the
+                // database and syncing it) and hold up every write queued behind it; the
+                // checkpointer thread does it beside the writer instead.
+                command.CommandText = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = 0;";
                 command.ExecuteNonQuery();
             }
         }
@@ -81,6 +88,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
         }
 
         var writer = new SqliteWriter(connection, queueCapacity, maxBatch);
+        writer._checkpointer = new SqliteCheckpointer(connectionString);
         writer._thread.Start();
         return writer;
     }
@@ -141,6 +149,11 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
         _queue.Writer.TryComplete();
         await _stopped.Task.ConfigureAwait(false);
+        if (_checkpointer is not null)
+        {
+            await _checkpointer.DisposeAsync().ConfigureAwait(false);
+        }
+
         _context.Dispose();
         await _connection.DisposeAsync().ConfigureAwait(false);
     }
@@ -202,6 +215,7 @@ internal sealed class SqliteWriter : IAsyncDisposable
 
         Interlocked.Increment(ref _batches);
         Interlocked.Add(ref _items, batch.Count);
+        _checkpointer?.Committed();
     }
 
     /// <summary>

@@ -167,4 +167,23 @@ public sealed class SqliteWriterTests : IAsyncLifetime
         Assert.Equal([1L], ReadBack());
         await Assert.ThrowsAsync<ObjectDisposedException>(() => Insert(2));
     }
+
+    [Fact]
+    public async Task Commits_do_not_checkpoint_and_the_checkpointer_does_beside_the_writer()
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await Insert(100 + i);
+        }
+
+        // The writer's own connection never checkpoints; the checkpointer runs within about a second.
+        Assert.Equal(0L, await _writer.WriteAsync(write => (long)write.Scalar("PRAGMA wal_autocheckpoint;")!, Ct));
+        for (var waited = 0; waited < 100 && _writer.Checkpoints == 0; waited++)
+        {
+            await Task.Delay(100, Ct);
+        }
+
+        Assert.True(_writer.Checkpoints > 0);
+        Assert.Equal(Enumerable.Range(100, 20).Select(i => (long)i), ReadBack());
+    }
 }
