@@ -22,6 +22,9 @@ public sealed partial class DeliveryHub
         await roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Holding the lock, no send of this stripe can queue; the ones queued before are pushed
+            // first, so members see the room in seq order and a removed member gets all before the commit.
+            await PushQueuedSendsAsync(commit.Room).ConfigureAwait(false);
             outcome = await _store.SubmitCommitAsync(commit, CancellationToken.None).ConfigureAwait(false);
             if (outcome.Status != CommitStatus.Stored)
             {
@@ -73,6 +76,29 @@ public sealed partial class DeliveryHub
         return outcome;
     }
 
+    /// <summary>Under the room's lock: waits for the stripe's queued sends to be stored and pushes them.</summary>
+    private async Task PushQueuedSendsAsync(string room)
+    {
+        if (_queuedStore is null)
+        {
+            return;
+        }
+
+        var pending = _pending[Stripe(room)];
+        Task[] waiting;
+        lock (pending)
+        {
+            waiting = [.. pending.Select(p => (Task)p.Stored)];
+        }
+
+        foreach (var task in waiting)
+        {
+            await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        PushCompleted(pending);
+    }
+
     /// <summary>Pushes an event to every online connection of <paramref name="user"/> on this node.</summary>
     public void DeliverToUser(string user, Frame frame)
     {
@@ -102,12 +128,12 @@ public sealed partial class DeliveryHub
         IDeliveryTarget[] targets;
         lock (_gate)
         {
-            if (!_byRoom.TryGetValue(room, out var set) || set.Count == 0)
+            if (!_byRoom.TryGetValue(room, out var set))
             {
                 return;
             }
 
-            targets = [.. set];
+            targets = set.Snapshot ??= [.. set.Targets];
         }
 
         var encoded = FrameCodec.Encode(frame, _maxFrameBytes);
