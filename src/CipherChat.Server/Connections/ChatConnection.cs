@@ -42,6 +42,7 @@ internal sealed partial class ChatConnection : IDeliveryTarget
     private byte[] _challenge = [];
     private string _user = string.Empty;
     private volatile bool _closing;
+    private long _timeoutDeadline;
 
     public ChatConnection(ChatServerCore core, IDuplexPipe transport, string id, Action abortTransport, CancellationToken closeRequested)
     {
@@ -61,6 +62,17 @@ internal sealed partial class ChatConnection : IDeliveryTarget
     }
 
     public string User => _user;
+
+    /// <summary>When the current handshake or idle timeout expires, on <see cref="Environment.TickCount64"/>.</summary>
+    internal long TimeoutDeadline => Volatile.Read(ref _timeoutDeadline);
+
+    // Links in the server's list of connections watched for timeouts (guarded by its lock).
+    internal ChatConnection? TimeoutNext { get; set; }
+
+    internal ChatConnection? TimeoutPrevious { get; set; }
+
+    /// <summary>Called by the timeout sweep once the deadline has passed: wakes the read loop, which decides.</summary>
+    internal void OnTimeoutExpired() => _transport.Input.CancelPendingRead();
 
     public bool TryDeliver(ReadOnlyMemory<byte> encodedFrame)
     {
@@ -116,69 +128,86 @@ internal sealed partial class ChatConnection : IDeliveryTarget
 
     private async Task ReadLoopAsync()
     {
-        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _closeRequested);
-        readCts.CancelAfter(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds));
-        while (true)
+        // No per-connection timer or linked token source: the server's timeout sweep and shutdown
+        // both wake a pending read with CancelPendingRead, and the loop then looks at why.
+        SetTimeout(_options.HandshakeTimeoutSeconds);
+        _core.Timeouts.Add(this);
+        using var shutdown = _closeRequested.UnsafeRegister(static state => ((ChatConnection)state!)._transport.Input.CancelPendingRead(), this);
+        try
         {
-            Frame? frame;
-            try
+            while (true)
             {
-                frame = await FramePipe.ReadFrameAsync(_transport.Input, _options.MaxFrameBytes, readCts.Token).ConfigureAwait(false);
-            }
-            catch (ProtocolException ex)
-            {
-                _core.Metrics.FrameRejected();
-                Refuse(ex.Code, ex.Message, ex.RequestId);
-                if (ex.IsFatal)
+                Frame? frame;
+                try
+                {
+                    frame = await FramePipe.ReadFrameAsync(_transport.Input, _options.MaxFrameBytes).ConfigureAwait(false);
+                }
+                catch (ProtocolException ex)
+                {
+                    _core.Metrics.FrameRejected();
+                    Refuse(ex.Code, ex.Message, ex.RequestId);
+                    if (ex.IsFatal)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+                catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+                {
+                    if (_closeRequested.IsCancellationRequested)
+                    {
+                        Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down"));
+                        return;
+                    }
+
+                    if (Environment.TickCount64 < TimeoutDeadline)
+                    {
+                        // The sweep saw an old deadline just before a frame moved it on.
+                        continue;
+                    }
+
+                    Refuse(ErrorCode.Timeout, _state == State.Ready ? "idle timeout" : "handshake timeout", 0);
+                    return;
+                }
+
+                if (frame is null)
                 {
                     return;
                 }
 
-                continue;
-            }
-            catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
-            {
                 if (_closeRequested.IsCancellationRequested)
                 {
-                    Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down"));
+                    // Read before shutdown began but not yet handled: refuse it whole.
+                    Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down", frame.RequestId));
+                    return;
                 }
-                else
+
+                var keepOpen = _state switch
                 {
-                    Refuse(ErrorCode.Timeout, _state == State.Ready ? "idle timeout" : "handshake timeout", 0);
+                    State.AwaitHello => HandleHello(frame),
+                    State.AwaitAuth => await HandleAuthAsync(frame).ConfigureAwait(false),
+                    _ => await HandleRequestAsync(frame).ConfigureAwait(false),
+                };
+                if (!keepOpen)
+                {
+                    return;
                 }
 
-                return;
-            }
-
-            if (frame is null)
-            {
-                return;
-            }
-
-            if (_closeRequested.IsCancellationRequested)
-            {
-                // Read before shutdown began but not yet handled: refuse it whole.
-                Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down", frame.RequestId));
-                return;
-            }
-
-            var keepOpen = _state switch
-            {
-                State.AwaitHello => HandleHello(frame),
-                State.AwaitAuth => await HandleAuthAsync(frame).ConfigureAwait(false),
-                _ => await HandleRequestAsync(frame).ConfigureAwait(false),
-            };
-            if (!keepOpen)
-            {
-                return;
-            }
-
-            if (_state == State.Ready)
-            {
-                readCts.CancelAfter(TimeSpan.FromSeconds(_options.IdleTimeoutSeconds));
+                if (_state == State.Ready)
+                {
+                    SetTimeout(_options.IdleTimeoutSeconds);
+                }
             }
         }
+        finally
+        {
+            _core.Timeouts.Remove(this);
+        }
     }
+
+    private void SetTimeout(double seconds) =>
+        Volatile.Write(ref _timeoutDeadline, Environment.TickCount64 + (long)Math.Ceiling(seconds * 1000));
 
     private async Task WriteLoopAsync()
     {
@@ -254,6 +283,9 @@ internal sealed partial class ChatConnection : IDeliveryTarget
         _outbound.Writer.TryComplete();
         _abort.Cancel();
         _abortTransport();
+
+        // Wake a pending read at once, whatever the transport does on abort.
+        _transport.Input.CancelPendingRead();
     }
 
     // ---- Handshake ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ public sealed class ChatServerCore
         Metrics = new ServerMetrics();
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("CipherChat.Server");
         Hub = new DeliveryHub(store, Metrics, options.MaxFrameBytes, cluster, Logger);
+        Timeouts = new ConnectionTimeouts(options.HandshakeTimeoutSeconds, options.IdleTimeoutSeconds);
     }
 
     public ChatServerOptions Options { get; }
@@ -42,6 +43,8 @@ public sealed class ChatServerCore
     public ServerMetrics Metrics { get; }
 
     internal ILogger Logger { get; }
+
+    internal ConnectionTimeouts Timeouts { get; }
 
     /// <summary>
     /// Serves one connection until the peer leaves, the protocol requires closing, or
