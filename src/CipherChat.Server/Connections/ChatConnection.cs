@@ -71,8 +71,13 @@ internal sealed partial class ChatConnection : IDeliveryTarget
 
     internal ChatConnection? TimeoutPrevious { get; set; }
 
-    /// <summary>Called by the timeout sweep once the deadline has passed: wakes the read loop, which decides.</summary>
-    internal void OnTimeoutExpired() => _transport.Input.CancelPendingRead();
+    /// <summary>
+    /// Called by the timeout sweep once the deadline has passed, and at server shutdown: wakes the
+    /// read loop, which finds out why.
+    /// </summary>
+    internal void WakeRead() => _transport.Input.CancelPendingRead();
+
+    private bool ShutdownRequested => _closeRequested.IsCancellationRequested || _core.IsShuttingDown;
 
     public bool TryDeliver(ReadOnlyMemory<byte> encodedFrame)
     {
@@ -120,9 +125,17 @@ internal sealed partial class ChatConnection : IDeliveryTarget
 
             _outbound.Writer.TryComplete();
             _abort.CancelAfter(DrainTimeout);
-            await writer.ConfigureAwait(false);
-            await _transport.Input.CompleteAsync().ConfigureAwait(false);
-            _abort.Dispose();
+            try
+            {
+                await writer.ConfigureAwait(false);
+                await _transport.Input.CompleteAsync().ConfigureAwait(false);
+                _abort.Dispose();
+            }
+            finally
+            {
+                _core.Metrics.ConnectionClosed();
+                ServerLog.ConnectionClosed(_core.Logger, _id);
+            }
         }
     }
 
@@ -132,7 +145,13 @@ internal sealed partial class ChatConnection : IDeliveryTarget
         // both wake a pending read with CancelPendingRead, and the loop then looks at why.
         SetTimeout(_options.HandshakeTimeoutSeconds);
         _core.Timeouts.Add(this);
-        using var shutdown = _closeRequested.UnsafeRegister(static state => ((ChatConnection)state!)._transport.Input.CancelPendingRead(), this);
+        using var closeRequested = _closeRequested.UnsafeRegister(static state => ((ChatConnection)state!).WakeRead(), this);
+        if (_core.IsShuttingDown)
+        {
+            // Shutdown began before this connection was in the list that it wakes.
+            WakeRead();
+        }
+
         try
         {
             while (true)
@@ -155,7 +174,7 @@ internal sealed partial class ChatConnection : IDeliveryTarget
                 }
                 catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
                 {
-                    if (_closeRequested.IsCancellationRequested)
+                    if (ShutdownRequested)
                     {
                         Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down"));
                         return;
@@ -176,7 +195,7 @@ internal sealed partial class ChatConnection : IDeliveryTarget
                     return;
                 }
 
-                if (_closeRequested.IsCancellationRequested)
+                if (ShutdownRequested)
                 {
                     // Read before shutdown began but not yet handled: refuse it whole.
                     Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down", frame.RequestId));

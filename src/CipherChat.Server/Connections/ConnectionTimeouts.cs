@@ -81,6 +81,24 @@ internal sealed class ConnectionTimeouts
         }
     }
 
+    /// <summary>Wakes every watched connection's read at once (server shutdown).</summary>
+    public void WakeAll()
+    {
+        var all = new List<ChatConnection>();
+        lock (_lock)
+        {
+            for (var c = _head; c is not null; c = c.TimeoutNext)
+            {
+                all.Add(c);
+            }
+        }
+
+        foreach (var connection in all)
+        {
+            connection.WakeRead();
+        }
+    }
+
     private void Sweep()
     {
         var now = Environment.TickCount64;
@@ -115,7 +133,7 @@ internal sealed class ConnectionTimeouts
         // loop removes itself from the list.
         foreach (var connection in expired)
         {
-            connection.OnTimeoutExpired();
+            connection.WakeRead();
         }
     }
 }
