@@ -38,7 +38,12 @@ public static class Names
 
         if (text[0] == '@')
         {
-            error = "direct conversations (@USER) are not available yet: they arrive with MLS rooms in a later version";
+            if (TryNormalizeDirect(text, out var first, out var second, out error))
+            {
+                name = DirectRoom(first, second);
+                return true;
+            }
+
             return false;
         }
 
@@ -46,21 +51,64 @@ public static class Names
         return TryNormalizeCore(body, "room name", out name, out error);
     }
 
-    /// <summary>Normalizes a room name or throws <see cref="InvalidNameException"/> / <see cref="NotYetAvailableException"/>.</summary>
-    public static string NormalizeRoom(string? text)
+    /// <summary>Normalizes a room name (or a direct room "@a+b") or throws <see cref="InvalidNameException"/>.</summary>
+    public static string NormalizeRoom(string? text) =>
+        TryNormalizeRoom(text, out var name, out var error) ? name : throw new InvalidNameException(error);
+
+    /// <summary>The direct room of two users: "@" and the two names, sorted, joined by "+" (for example "@alice+bob").</summary>
+    public static string DirectRoom(string userA, string userB)
     {
-        if (TryNormalizeRoom(text, out var name, out var error))
+        var a = NormalizeUser(userA);
+        var b = NormalizeUser(userB);
+        if (a == b)
         {
-            return name;
+            throw new InvalidNameException("a direct conversation needs two different users");
         }
 
-        if (!string.IsNullOrEmpty(text) && text[0] == '@')
-        {
-            throw new NotYetAvailableException(error);
-        }
-
-        throw new InvalidNameException(error);
+        return string.CompareOrdinal(a, b) < 0 ? $"@{a}+{b}" : $"@{b}+{a}";
     }
+
+    /// <summary>True for a direct room name "@a+b"; gives its two users.</summary>
+    public static bool IsDirectRoom(string room, [NotNullWhen(true)] out string? userA, [NotNullWhen(true)] out string? userB)
+    {
+        userA = userB = null;
+        if (room is not ['@', ..] || !TryNormalizeDirect(room, out var a, out var b, out _))
+        {
+            return false;
+        }
+
+        (userA, userB) = (a, b);
+        return true;
+    }
+
+    // "@a+b" in either order; "@bob" alone needs the caller's own name (ChatClient.ResolveRoomName).
+    private static bool TryNormalizeDirect(string text, [NotNullWhen(true)] out string? first, [NotNullWhen(true)] out string? second, [NotNullWhen(false)] out string? error)
+    {
+        first = second = null;
+        var plus = text.IndexOf('+', StringComparison.Ordinal);
+        if (plus < 0)
+        {
+            error = $"'{Shorten(text)}' names a direct conversation with one user; it is resolved with your own user name by the client";
+            return false;
+        }
+
+        if (!TryNormalizeUser(text[1..plus], out var a, out error) || !TryNormalizeUser(text[(plus + 1)..], out var b, out error))
+        {
+            return false;
+        }
+
+        if (a == b)
+        {
+            error = "a direct conversation needs two different users";
+            return false;
+        }
+
+        (first, second) = string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a);
+        error = null;
+        return true;
+    }
+
+    private static string Shorten(string text) => text.Length <= 70 ? text : text[..70] + "...";
 
     private static bool TryNormalizeCore(string body, string what, [NotNullWhen(true)] out string? name, [NotNullWhen(false)] out string? error)
     {
