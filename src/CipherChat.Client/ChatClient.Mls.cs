@@ -17,6 +17,8 @@ public sealed record MembershipChange(string Room, string User, ulong Epoch, ulo
 // MLS rooms and direct conversations: creating, inviting, removing, leaving, sending and reading the log in order.
 public sealed partial class ChatClient
 {
+    private int _draining;
+
     /// <summary>Attempts at a commit when other members keep winning the epoch.</summary>
     public const int CommitAttempts = 8;
 
@@ -192,7 +194,16 @@ public sealed partial class ChatClient
                 (cipher, stale) =>
                 {
                     wasMember = IsMember(cipher, target);
-                    return wasMember ? cipher.PrepareChange([], [target, .. stale.Where(s => s != target)], forcePath: false) : null;
+                    if (!wasMember)
+                    {
+                        return null;
+                    }
+
+                    // A removal another member already proposed is committed as it is.
+                    var others = stale.Where(s => s != target).ToList();
+                    return cipher.ProposedRemovals.Contains(target)
+                        ? cipher.PrepareChange([], others, forcePath: false)
+                        : cipher.PrepareChange([], [target, .. others], forcePath: false);
                 },
                 pathCommit: true,
                 cancellationToken).ConfigureAwait(false);
@@ -280,6 +291,7 @@ public sealed partial class ChatClient
     {
         var me = Account.Username;
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await DrainNoticesAsync(connection, cancellationToken).ConfigureAwait(false);
         await _roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -692,6 +704,13 @@ public sealed partial class ChatClient
             await _roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                if (MlsState.HasRoom(name) && Store.GetRoom(name) is { } record && record.LastAckedSeq < (long)welcome.JoinSeq)
+                {
+                    // The group held here is older than the invitation: the log before it may remove this member
+                    // (removed, then added again), so it is read first.
+                    await SyncMlsLockedAsync(connection, name, reconcile: false, cancellationToken).ConfigureAwait(false);
+                }
+
                 if (!MlsState.HasRoom(name))
                 {
                     joined = TryJoin(name, welcome);
@@ -802,11 +821,25 @@ public sealed partial class ChatClient
         }
     }
 
+    /// <summary>Acts on the notices pushed since the last look (a one-shot command has no loop that waits for them).</summary>
     private async Task DrainNoticesAsync(ServerConnection connection, CancellationToken cancellationToken)
     {
-        while (connection.Notices.TryRead(out var notice))
+        // Handling a notice syncs a room, which drains notices again: one drain at a time.
+        if (Interlocked.Exchange(ref _draining, 1) == 1)
         {
-            await HandleNoticeAsync(connection, notice, null, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            while (connection.Notices.TryRead(out var notice))
+            {
+                await HandleNoticeAsync(connection, notice, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _draining, 0);
         }
     }
 

@@ -398,6 +398,7 @@ public sealed partial class ChatClient : IAsyncDisposable
     {
         var name = ResolveRoomName(room);
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await DrainNoticesAsync(connection, cancellationToken).ConfigureAwait(false);
         if (Store.GetRoom(name) is null || name[0] == '@')
         {
             await ProcessWelcomesAsync(connection, cancellationToken).ConfigureAwait(false);

@@ -139,6 +139,100 @@ public sealed class MlsRoomTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task A_commit_that_loses_the_epoch_is_prepared_again_on_top_of_the_winner()
+    {
+        var (alice, bob, carol, dave) = await FourAsync();
+        await alice.Client.CreateRoomAsync("race", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.InviteAsync("race", "bob", cancellationToken: TestContext.Current.CancellationToken);
+        await bob.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // Alice's first commit is prepared; before she submits it, bob's commit takes the epoch.
+        var prepared = 0;
+        alice.Client.AfterCommitPrepared = _ =>
+        {
+            if (Interlocked.Increment(ref prepared) == 1)
+            {
+                bob.Client.InviteAsync("race", "dave", TestContext.Current.CancellationToken).GetAwaiter().GetResult();
+            }
+        };
+        var change = await alice.Client.InviteAsync("race", "carol", cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, prepared);
+        Assert.Equal(3UL, change.Epoch);
+        Assert.Equal(["alice", "bob", "carol", "dave"], alice.Client.MlsRoomFor("race").Members.Select(m => m.Username).Order());
+        foreach (var user in new[] { bob, carol, dave })
+        {
+            await user.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Equal(3UL, user.Client.MlsRoomFor("race").Epoch);
+        }
+
+        await dave.Client.SendAsync("race", "dave was first", cancellationToken: TestContext.Current.CancellationToken);
+        await carol.Client.SyncRoomAsync("race", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(["dave was first"], carol.Texts("race"));
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task A_member_gone_from_the_server_is_removed_from_the_group_by_a_remaining_member()
+    {
+        var (alice, bob, carol, _) = await FourAsync();
+        await alice.Client.CreateRoomAsync("drift", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.InviteAsync("drift", "bob", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.InviteAsync("drift", "carol", cancellationToken: TestContext.Current.CancellationToken);
+        await bob.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // Carol's membership ends on the server without a Remove proposal (an old client, or a crash after LeaveRoom).
+        var connection = await carol.Client.ConnectAsync(TestContext.Current.CancellationToken);
+        await connection.RequestAsync(new Frame { LeaveRoom = new LeaveRoom { Room = "drift" } }, TestContext.Current.CancellationToken);
+
+        // The server asks the online members to commit; alice (connected) acts on it at her next operation.
+        for (var i = 0; i < 50 && alice.Client.MlsRoomFor("drift").Members.Count == 3; i++)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            await alice.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(["alice", "bob"], alice.Client.MlsRoomFor("drift").Members.Select(m => m.Username).Order());
+        await alice.Client.SendAsync("drift", "without carol", cancellationToken: TestContext.Current.CancellationToken);
+        await bob.Client.SyncRoomAsync("drift", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(["without carol"], bob.Texts("drift"));
+        Assert.Equal(2, bob.Client.MlsRoomFor("drift").Members.Count);
+    }
+
+    [Fact(Timeout = Timeout)]
+    public async Task Following_an_mls_room_stores_messages_and_invitations_as_they_arrive()
+    {
+        var (alice, bob, _, _) = await FourAsync();
+        await alice.Client.CreateRoomAsync("live", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.InviteAsync("live", "bob", cancellationToken: TestContext.Current.CancellationToken);
+        await bob.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var follow = bob.Client.FollowAsync(
+            "live",
+            _ =>
+            {
+                if (bob.Texts("live").Contains("third"))
+                {
+                    seen.TrySetResult();
+                }
+
+                return Task.CompletedTask;
+            },
+            null,
+            stop.Token);
+
+        await alice.Client.SendAsync("live", "first", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.RemoveAsync("live", "bob", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.InviteAsync("live", "bob", cancellationToken: TestContext.Current.CancellationToken);
+        await alice.Client.SendAsync("live", "third", cancellationToken: TestContext.Current.CancellationToken);
+        await seen.Task.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => follow);
+        Assert.Equal(["first", "third"], bob.Texts("live"));
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task A_removed_member_cannot_read_what_follows()
     {
         var (alice, bob, carol, _) = await FourAsync();
