@@ -250,8 +250,20 @@ public sealed partial class ChatClient
             }
         }
 
-        if (!MlsCipher(name).Members.Any(m => m.Username == peer))
+        bool peerInGroup;
+        await _roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
+            peerInGroup = IsMember(MlsCipher(name), peer);
+        }
+        finally
+        {
+            _roomLock.Release();
+        }
+
+        if (!peerInGroup)
+        {
+            // First message, or an earlier invitation failed (the peer had no KeyPackage yet).
             await InviteAsync(name, peer, cancellationToken).ConfigureAwait(false);
         }
 
@@ -593,11 +605,19 @@ public sealed partial class ChatClient
         var requested = TakeCommitRequest(name);
         if (reconcile && (requested || cipher.ProposedRemovals.Count > 0))
         {
-            await CommitLockedAsync(
-                name,
-                (c, stale) => stale.Count == 0 && c.ProposedRemovals.Count == 0 ? null : c.PrepareChange([], stale, forcePath: false),
-                pathCommit: true,
-                cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await CommitLockedAsync(
+                    name,
+                    (c, stale) => stale.Count == 0 && c.ProposedRemovals.Count == 0 ? null : c.PrepareChange([], stale, forcePath: false),
+                    pathCommit: true,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChatClientException ex) when (!IsTransient(ex))
+            {
+                // Reading succeeded; committing a departure is left to this or another member's next turn.
+                Warn($"could not commit a member's departure from '{DisplayName(name)}': {OneLine(ex)}");
+            }
         }
 
         return added;
