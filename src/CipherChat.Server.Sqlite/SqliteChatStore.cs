@@ -444,7 +444,8 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
     /// Runs <paramref name="work"/> on the writer (inside the batch's transaction, in its own savepoint);
     /// its changes are kept when it says so, else undone. For writes written against the async ADO.NET
     /// API: Microsoft.Data.Sqlite completes those calls synchronously, so the work finishes on the writer's
-    /// thread. New writes should prefer <see cref="SqliteWriter.WriteAsync{T}(Func{SqliteWriteContext, T}, CancellationToken)"/>.
+    /// thread. It must not wait for anything else (least of all another write: the writer would wait
+    /// for itself). New writes should prefer <see cref="SqliteWriter.WriteAsync{T}(Func{SqliteWriteContext, T}, CancellationToken)"/>.
     /// </summary>
     private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken) =>
         Writer.WriteAsync(write =>
