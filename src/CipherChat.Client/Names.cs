@@ -51,9 +51,24 @@ public static class Names
         return TryNormalizeCore(body, "room name", out name, out error);
     }
 
-    /// <summary>Normalizes a room name (or a direct room "@a+b") or throws <see cref="InvalidNameException"/>.</summary>
-    public static string NormalizeRoom(string? text) =>
-        TryNormalizeRoom(text, out var name, out var error) ? name : throw new InvalidNameException(error);
+    /// <summary>
+    /// Normalizes a room name (or a direct room "@a+b") or throws <see cref="InvalidNameException"/>; "@bob" alone
+    /// throws <see cref="NotYetAvailableException"/>, as only <c>ChatClient.ResolveRoomName</c> can resolve it.
+    /// </summary>
+    public static string NormalizeRoom(string? text)
+    {
+        if (TryNormalizeRoom(text, out var name, out var error))
+        {
+            return name;
+        }
+
+        if (text is ['@', ..] && !text.Contains('+', StringComparison.Ordinal))
+        {
+            throw new NotYetAvailableException(error);
+        }
+
+        throw new InvalidNameException(error);
+    }
 
     /// <summary>The direct room of two users: "@" and the two names, sorted, joined by "+" (for example "@alice+bob").</summary>
     public static string DirectRoom(string userA, string userB)
@@ -88,7 +103,8 @@ public static class Names
         var plus = text.IndexOf('+', StringComparison.Ordinal);
         if (plus < 0)
         {
-            error = $"'{Shorten(text)}' names a direct conversation with one user; it is resolved with your own user name by the client";
+            // Only the client knows the user's own name (ChatClient.ResolveRoomName turns "@bob" into "@alice+bob").
+            error = $"direct conversations are not available yet in this command: '{Shorten(text)}' needs your own user name to resolve";
             return false;
         }
 

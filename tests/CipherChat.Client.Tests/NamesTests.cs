@@ -41,8 +41,15 @@ public sealed class NamesTests
         Assert.Equal(expected, Names.DirectRoom(b, a));
     }
 
+    [Fact]
+    public void A_direct_room_with_one_name_needs_the_client_to_resolve_it()
+    {
+        Assert.False(Names.TryNormalizeRoom("@bob", out _, out var error));
+        Assert.Contains("own user name", error, StringComparison.Ordinal);
+        Assert.Throws<NotYetAvailableException>(() => Names.NormalizeRoom("@bob"));
+    }
+
     [Theory]
-    [InlineData("@bob")]
     [InlineData("@bob+bob")]
     [InlineData("@+bob")]
     [InlineData("@a+b+c")]
