@@ -187,7 +187,9 @@ internal sealed class ChatConnection : IDeliveryTarget
         var output = _transport.Output;
         try
         {
-            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            // No token on the wait: a cancellable wait allocates each time, and a connection that is
+            // cut off completes its queue, which ends the wait.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var frame))
                 {
@@ -249,6 +251,7 @@ internal sealed class ChatConnection : IDeliveryTarget
         _closing = true;
         _core.Metrics.SlowConsumer();
         ServerLog.SlowConsumer(_core.Logger, _id, _user);
+        _outbound.Writer.TryComplete();
         _abort.Cancel();
         _abortTransport();
     }
@@ -602,7 +605,8 @@ internal sealed class ChatConnection : IDeliveryTarget
             return;
         }
 
-        var message = new NewMessage(room, _user, request.ClientMessageId.ToByteArray(), request.Payload.ToByteArray(), Now);
+        // A parsed ByteString owns its bytes and never changes: no copy needed.
+        var message = new NewMessage(room, _user, request.ClientMessageId.Memory, request.Payload.Memory, Now);
         var outcome = await _core.Hub.SendAsync(message, this, CancellationToken.None).ConfigureAwait(false);
         if (outcome.Status == AppendStatus.NotAMember)
         {
