@@ -8,7 +8,8 @@
 #                        new, run from the published executable (`dotnet publish src/CipherChat.Cli -c Release`,
 #                        what a user installs), against a local TLS server; hyperfine, CLI_RUNS (30) timed
 #                        runs after 3 warm-ups, medians; results in bench/results/<time>-cli/ (JSON, markdown,
-#                        summary.md). CLI_PUBLISH_ARGS adds publish options (e.g. -p:PublishAot=false).
+#                        summary.md). CLI_PUBLISH_ARGS adds publish options (e.g. -p:PublishAot=false);
+#                        SKIP_BUILD=1 CLI_BIN=PATH measures that executable instead (e.g. the JIT build).
 #   bench/run.sh cluster 1, 2 and 3 `cipherchat server` nodes (TLS off) sharing one PostgreSQL and one
 #                        Redis given by CIPHERCHAT_TEST_POSTGRES and CIPHERCHAT_TEST_REDIS (see .ci/services.sh);
 #                        fan-out 1x100 and 50x20 with members spread over the nodes round-robin, so most
