@@ -21,7 +21,9 @@
 # Each server runs pinned to CPU 0 and the generator to CPU 1 (taskset); everything is on loopback.
 # Knobs (environment): RUNS, TARGETS ("cipherchat-tls cipherchat ngircd inspircd nats"), SCENARIOS
 # ("fanout-1x100 fanout-50x20 conn-1000 conn-10000"), STEP_SECONDS (measured seconds per rate step, 5),
-# START_RATE (2000), FACTOR (1.5), MAX_STEPS (12), SKIP_BUILD (set: use the existing Release builds),
+# START_RATE (2000), FACTOR (1.5), MAX_STEPS (12), FIRST_WARMUP (unmeasured seconds at the first rate
+# before the first step, 10: a .NET server starts on unoptimized JIT code and reaches its steady
+# state within seconds; every target gets the same warm-up), SKIP_BUILD (set: use the existing Release builds),
 # NICE (0; on a machine shared with other work, -20 as root gives the server and the generator the
 # CPU before anything else, which keeps the others' load out of the numbers: the processes get that
 # nice value, and so does this script's scheduler autogroup while it runs, since with autogroups
@@ -37,11 +39,13 @@ STEP_SECONDS="${STEP_SECONDS:-5}"
 START_RATE="${START_RATE:-2000}"
 FACTOR="${FACTOR:-1.5}"
 MAX_STEPS="${MAX_STEPS:-12}"
+FIRST_WARMUP="${FIRST_WARMUP:-10}"
 NICE="${NICE:-0}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 LOADGEN="$ROOT/bench/CipherChat.LoadGen/bin/Release/net10.0/cipherchat-loadgen"
-CIPHERCHAT="$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat"
+# CIPHERCHAT_BIN: another build of `cipherchat` to measure with this generator (e.g. an older commit's).
+CIPHERCHAT="${CIPHERCHAT_BIN:-$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat}"
 WORK="$(mktemp -d /tmp/cipherchat-bench.XXXXXX)"
 SERVER_PID=""
 SERVER_PORT=""
@@ -204,7 +208,8 @@ run_scenario() {
       local shape="${scenario#fanout-}"
       # shellcheck disable=SC2086
       nice -n "$NICE" taskset -c 1 "$LOADGEN" fanout $args --rooms "${shape%x*}" --members "${shape#*x}" \
-        --find --rate "$START_RATE" --factor "$FACTOR" --max-steps "$MAX_STEPS" --duration "$STEP_SECONDS" --warmup 1 --drain 2
+        --find --rate "$START_RATE" --factor "$FACTOR" --max-steps "$MAX_STEPS" --duration "$STEP_SECONDS" --warmup 1 \
+        --first-warmup "$FIRST_WARMUP" --drain 2
       ;;
     conn-*)
       # shellcheck disable=SC2086

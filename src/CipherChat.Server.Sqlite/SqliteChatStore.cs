@@ -258,22 +258,33 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
 
     public async ValueTask<bool> LeaveRoomAsync(string room, string username, CancellationToken cancellationToken)
     {
-        return await Writer.WriteAsync(write => write.Execute(
-            "DELETE FROM members WHERE user_name = $user AND room_id = (SELECT id FROM rooms WHERE name = $room);",
-            ("$user", username), ("$room", room)) > 0, cancellationToken).ConfigureAwait(false);
+        return await Writer.WriteAsync(write =>
+        {
+            // A member leaving an MLS room may still read up to the seq at which it left.
+            write.Execute(
+                """
+                INSERT OR REPLACE INTO former_members (room_id, user_name, until_seq)
+                SELECT r.id, m.user_name, r.last_seq FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $user
+                WHERE r.name = $room AND r.kind = 2;
+                """,
+                ("$user", username), ("$room", room));
+            return write.Execute(
+                "DELETE FROM members WHERE user_name = $user AND room_id = (SELECT id FROM rooms WHERE name = $room);",
+                ("$user", username), ("$room", room)) > 0;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<RoomSummary>> ListRoomsAsync(string username, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null,
-            "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user ORDER BY r.name;",
+            $"SELECT {SummaryColumns} FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user ORDER BY r.name;",
             ("$user", username));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<RoomSummary>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new RoomSummary(reader.GetString(0), (RoomKind)reader.GetInt32(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3)));
+            result.Add(ReadSummary(reader));
         }
 
         return result;
@@ -339,10 +350,8 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: true);
-        var roomId = await ScalarAsync(connection, transaction,
-            "SELECT r.id FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $user WHERE r.name = $room;",
-            cancellationToken, ("$user", username), ("$room", room)).ConfigureAwait(false);
-        if (roomId is null or DBNull)
+        var (roomId, until) = await FindReadableRoomAsync(connection, transaction, room, username, cancellationToken).ConfigureAwait(false);
+        if (roomId is null)
         {
             return null;
         }
@@ -350,8 +359,8 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
         var after = afterSeq > long.MaxValue ? long.MaxValue : (long)afterSeq;
         var take = Math.Max(limit, 0);
         await using var command = Command(connection, transaction,
-            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = $room AND seq > $after ORDER BY seq LIMIT $limit;",
-            ("$room", roomId), ("$after", after), ("$limit", take + 1));
+            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = $room AND seq > $after AND seq <= $until ORDER BY seq LIMIT $limit;",
+            ("$room", roomId), ("$after", after), ("$until", until), ("$limit", take + 1));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var messages = new List<StoredMessage>();
         var hasMore = false;
@@ -444,7 +453,8 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
     /// Runs <paramref name="work"/> on the writer (inside the batch's transaction, in its own savepoint);
     /// its changes are kept when it says so, else undone. For writes written against the async ADO.NET
     /// API: Microsoft.Data.Sqlite completes those calls synchronously, so the work finishes on the writer's
-    /// thread. New writes should prefer <see cref="SqliteWriter.WriteAsync{T}(Func{SqliteWriteContext, T}, CancellationToken)"/>.
+    /// thread. It must not wait for anything else (least of all another write: the writer would wait
+    /// for itself). New writes should prefer <see cref="SqliteWriter.WriteAsync{T}(Func{SqliteWriteContext, T}, CancellationToken)"/>.
     /// </summary>
     private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken) =>
         Writer.WriteAsync(write =>

@@ -22,7 +22,7 @@ namespace CipherChat.Server.Delivery;
 /// stored seq on the bus and pushes what other nodes stored by reading the shared log; the rest of the
 /// server does not change.
 /// </remarks>
-public sealed class DeliveryHub
+public sealed partial class DeliveryHub
 {
     private const int LockStripes = 64;
     private const int CatchUpPageSize = 256;
