@@ -15,8 +15,10 @@ public static class CliApp
         root.Subcommands.Add(RegisterCommand.Create(env));
         root.Subcommands.Add(RoomCommands.CreateRoom(env));
         root.Subcommands.Add(RoomCommands.CreateRooms(env));
+        root.Subcommands.Add(SendCommand.CreateDirect(env));
         root.Subcommands.Add(SendCommand.Create(env));
         root.Subcommands.Add(ReadCommand.Create(env));
+        root.Subcommands.Add(WhoisCommand.Create(env));
         root.Subcommands.Add(TrustCommand.Create(env));
         root.Subcommands.Add(ChatCommand.Create(env));
         return root;

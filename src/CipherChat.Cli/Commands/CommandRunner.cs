@@ -8,18 +8,44 @@ internal static class CommandRunner
 {
     public const string ClientName = "cipherchat-cli/1";
 
-    public static async Task<int> RunAsync(CliEnvironment env, Func<ChatClient, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(CliEnvironment env, Func<ChatClient, CancellationToken, Task<int>> body, CancellationToken cancellationToken) =>
+        RunAsync(env, null, body, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="body"/>; afterwards (also after a failure) prints the client's warnings, such as
+    /// a peer whose key changed, on standard error. <paramref name="context"/> words server refusals.
+    /// </summary>
+    public static async Task<int> RunAsync(CliEnvironment env, CommandContext? context, Func<ChatClient, CancellationToken, Task<int>> body, CancellationToken cancellationToken)
     {
         try
         {
             using var store = ClientStore.Open(env.Home);
             await using var client = new ChatClient(store, env.Time, ClientName);
-            return await body(client, cancellationToken);
+            try
+            {
+                if (context is not null)
+                {
+                    context.Me = store.GetAccount()?.Username;
+                }
+
+                return await body(client, cancellationToken);
+            }
+            finally
+            {
+                PrintWarnings(env, client);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            return CliErrors.Report(env, ex);
+            return CliErrors.Report(env, ex, context);
         }
+    }
+
+    /// <summary>Logs in first, so that a refusal of this account is not mistaken for one about the user the command names.</summary>
+    public static async Task LoginAsync(ChatClient client, CommandContext context, CancellationToken cancellationToken)
+    {
+        await client.ConnectAsync(cancellationToken);
+        context.LoggedIn = true;
     }
 
     /// <summary>Parses <c>--tls</c>: on/auto (the default) or off.</summary>
@@ -29,4 +55,45 @@ internal static class CommandRunner
         "OFF" => false,
         _ => throw new InvalidNameException($"--tls takes 'on' or 'off', not '{value}'"),
     };
+
+    /// <summary>
+    /// A room as this user calls it: the direct room "@alice+bob" is "@bob" for alice; other names are kept.
+    /// </summary>
+    public static string DisplayRoom(string room, string? me)
+    {
+        if (room.Length < 2 || room[0] != '@' || me is null)
+        {
+            return room;
+        }
+
+        var plus = room.IndexOf('+', StringComparison.Ordinal);
+        if (plus < 0)
+        {
+            return room;
+        }
+
+        var first = room[1..plus];
+        var second = room[(plus + 1)..];
+        return string.Equals(first, me, StringComparison.Ordinal) ? "@" + second
+            : string.Equals(second, me, StringComparison.Ordinal) ? "@" + first
+            : room;
+    }
+
+    private static void PrintWarnings(CliEnvironment env, ChatClient client)
+    {
+        IReadOnlyList<string> warnings;
+        try
+        {
+            warnings = client.TakeWarnings();
+        }
+        catch (ChatClientException)
+        {
+            return;
+        }
+
+        foreach (var warning in warnings.Distinct(StringComparer.Ordinal))
+        {
+            CliErrors.Line(env, warning);
+        }
+    }
 }
