@@ -48,6 +48,18 @@ internal static class CommandRunner
         context.LoggedIn = true;
     }
 
+    /// <summary>
+    /// Opens a room this device does not hold yet before acting on it: for an MLS room, the sync joins
+    /// from a pending invitation; otherwise it says why the room is not there.
+    /// </summary>
+    public static async Task EnsureRoomAsync(ChatClient client, string room, CancellationToken cancellationToken)
+    {
+        if (client.Store.GetRoom(room) is null)
+        {
+            await client.SyncRoomAsync(room, cancellationToken);
+        }
+    }
+
     /// <summary>Parses <c>--tls</c>: on/auto (the default) or off.</summary>
     public static bool ParseTls(string? value) => value?.ToUpperInvariant() switch
     {

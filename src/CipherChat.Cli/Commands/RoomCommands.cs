@@ -82,6 +82,7 @@ internal static class RoomCommands
             var room = client.ResolveRoomName(roomText ?? string.Empty);
             context.Room = CommandRunner.DisplayRoom(room, context.Me);
             await CommandRunner.LoginAsync(client, context, ct);
+            await CommandRunner.EnsureRoomAsync(client, room, ct);
             var shown = CliErrors.Show(context.Room);
             if (action == "invite")
             {

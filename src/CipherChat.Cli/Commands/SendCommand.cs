@@ -29,6 +29,7 @@ internal static class SendCommand
 
                 var name = client.ResolveRoomName(target);
                 context.Room = CommandRunner.DisplayRoom(name, context.Me);
+                await CommandRunner.EnsureRoomAsync(client, name, ct);
                 await client.SendAsync(name, message, ct);
                 return CliErrors.Success;
             }, cancellationToken);
