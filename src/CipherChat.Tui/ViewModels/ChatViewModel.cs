@@ -480,7 +480,7 @@ public sealed class ChatViewModel : IDisposable
     {
         if (who.KeyChangedWarning is not null)
         {
-            Info("!! " + who.KeyChangedWarning, isError: true);
+            Info(who.KeyChangedWarning, isError: true);
         }
 
         Info($"{who.User}: key fingerprint {who.Fingerprint}");
@@ -501,7 +501,7 @@ public sealed class ChatViewModel : IDisposable
     private static string NormalizeRoomArgument(string name) =>
         name.StartsWith('@') ? name.ToLowerInvariant() : name.TrimStart('#').ToLowerInvariant();
 
-    private void OnBackendWarning(object? sender, string warning) => Post(() => Info("!! " + warning, isError: true));
+    private void OnBackendWarning(object? sender, string warning) => Post(() => Info(warning, isError: true));
 
     private void OnBackendMessage(object? sender, ChatMessage message) => Post(() =>
     {
