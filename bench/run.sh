@@ -4,8 +4,12 @@
 #   bench/run.sh quick   one short fan-out step (1x100, 2,000 msg/s offered, 5 s) against a CipherChat
 #                        server started here (Release build, temporary data folder, TLS on); prints, last,
 #                        one JSON line with offered_per_s, delivered_per_s, p50_ms, p99_ms.
-#   bench/run.sh cli     wall time of one-shot `cipherchat send` and of `read` with nothing new
-#                        (hyperfine, against a local TLS server); results in bench/results/<time>/cli.json
+#   bench/run.sh cli     wall and CPU time of one-shot `cipherchat keygen`, `send` and `read` with nothing
+#                        new, run from the published executable (`dotnet publish src/CipherChat.Cli -c Release`,
+#                        what a user installs), against a local TLS server; hyperfine, CLI_RUNS (30) timed
+#                        runs after 3 warm-ups, medians; results in bench/results/<time>-cli/ (JSON, markdown,
+#                        summary.md). CLI_PUBLISH_ARGS adds publish options (e.g. -p:PublishAot=false);
+#                        SKIP_BUILD=1 CLI_BIN=PATH measures that executable instead (e.g. the JIT build).
 #   bench/run.sh cluster 1, 2 and 3 `cipherchat server` nodes (TLS off) sharing one PostgreSQL and one
 #                        Redis given by CIPHERCHAT_TEST_POSTGRES and CIPHERCHAT_TEST_REDIS (see .ci/services.sh);
 #                        fan-out 1x100 and 50x20 with members spread over the nodes round-robin, so most
@@ -17,7 +21,9 @@
 # Each server runs pinned to CPU 0 and the generator to CPU 1 (taskset); everything is on loopback.
 # Knobs (environment): RUNS, TARGETS ("cipherchat-tls cipherchat ngircd inspircd nats"), SCENARIOS
 # ("fanout-1x100 fanout-50x20 conn-1000 conn-10000"), STEP_SECONDS (measured seconds per rate step, 5),
-# START_RATE (2000), FACTOR (1.5), MAX_STEPS (12), SKIP_BUILD (set: use the existing Release builds),
+# START_RATE (2000), FACTOR (1.5), MAX_STEPS (12), FIRST_WARMUP (unmeasured seconds at the first rate
+# before the first step, 10: a .NET server starts on unoptimized JIT code and reaches its steady
+# state within seconds; every target gets the same warm-up), SKIP_BUILD (set: use the existing Release builds),
 # NICE (0; on a machine shared with other work, -20 as root gives the server and the generator the
 # CPU before anything else, which keeps the others' load out of the numbers: the processes get that
 # nice value, and so does this script's scheduler autogroup while it runs, since with autogroups
@@ -33,11 +39,13 @@ STEP_SECONDS="${STEP_SECONDS:-5}"
 START_RATE="${START_RATE:-2000}"
 FACTOR="${FACTOR:-1.5}"
 MAX_STEPS="${MAX_STEPS:-12}"
+FIRST_WARMUP="${FIRST_WARMUP:-10}"
 NICE="${NICE:-0}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 LOADGEN="$ROOT/bench/CipherChat.LoadGen/bin/Release/net10.0/cipherchat-loadgen"
-CIPHERCHAT="$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat"
+# CIPHERCHAT_BIN: another build of `cipherchat` to measure with this generator (e.g. an older commit's).
+CIPHERCHAT="${CIPHERCHAT_BIN:-$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat}"
 WORK="$(mktemp -d /tmp/cipherchat-bench.XXXXXX)"
 SERVER_PID=""
 SERVER_PORT=""
@@ -200,7 +208,8 @@ run_scenario() {
       local shape="${scenario#fanout-}"
       # shellcheck disable=SC2086
       nice -n "$NICE" taskset -c 1 "$LOADGEN" fanout $args --rooms "${shape%x*}" --members "${shape#*x}" \
-        --find --rate "$START_RATE" --factor "$FACTOR" --max-steps "$MAX_STEPS" --duration "$STEP_SECONDS" --warmup 1 --drain 2
+        --find --rate "$START_RATE" --factor "$FACTOR" --max-steps "$MAX_STEPS" --duration "$STEP_SECONDS" --warmup 1 \
+        --first-warmup "$FIRST_WARMUP" --drain 2
       ;;
     conn-*)
       # shellcheck disable=SC2086
@@ -263,31 +272,66 @@ main_cli() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
   }
   build
-  local out
+  local out cli
   out="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-cli"
   mkdir -p "$out"
+  # The client under test is the published executable, built as the README tells users to; the server is the
+  # ordinary Release build, as in the other modes.
+  cli="$WORK/publish/cipherchat"
+  if [[ -n "${SKIP_BUILD:-}" && -x "${CLI_BIN:-}" ]]; then
+    cli="$CLI_BIN"
+  else
+    log "publishing the CLI (Release) ${CLI_PUBLISH_ARGS:-}"
+    # shellcheck disable=SC2086
+    dotnet publish "$ROOT/src/CipherChat.Cli/CipherChat.Cli.csproj" -c Release -o "$WORK/publish" -nologo -v q \
+      -clp:ErrorsOnly ${CLI_PUBLISH_ARGS:-} >&2
+  fi
   machine_note | tee "$out/machine.txt" >&2
+  echo "# client: $cli" >>"$out/machine.txt"
   raise_priority
   start_server cipherchat-tls
   export CIPHERCHAT_HOME="$WORK/home"
   local key
-  key="$("$CIPHERCHAT" keygen)"
-  "$CIPHERCHAT" register --server "127.0.0.1:$SERVER_PORT" --user bench >/dev/null
-  "$CIPHERCHAT" room join bench --key "$key" >/dev/null
-  "$CIPHERCHAT" send --room bench "first" >/dev/null
-  "$CIPHERCHAT" read --room bench >/dev/null
+  key="$("$cli" keygen)"
+  "$cli" register --server "127.0.0.1:$SERVER_PORT" --user bench >/dev/null
+  "$cli" room join bench --key "$key" >/dev/null
+  "$cli" send --room bench "first" >/dev/null
+  "$cli" read --room bench >/dev/null
   # The client runs where the user is: not pinned, like the server here (on CPU 0) it is a separate process.
+  # -N: no shell in between, so the times are the executable's alone.
+  local runs="${CLI_RUNS:-30}" name
   # keygen touches neither network nor disk: the start-up cost of the executable alone.
-  hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/keygen.json" --export-markdown "$out/keygen.md" \
-    "$CIPHERCHAT keygen" >&2
-  hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/send.json" --export-markdown "$out/send.md" \
-    "$CIPHERCHAT send --room bench 'a message from the benchmark'" >&2
-  "$CIPHERCHAT" read --room bench >/dev/null
-  hyperfine --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/read.json" --export-markdown "$out/read.md" \
-    "$CIPHERCHAT read --room bench" >&2
+  cli_case keygen "$cli" keygen
+  cli_case send "$cli" send --room bench "a message from the benchmark"
+  "$cli" read --room bench >/dev/null
+  cli_case read "$cli" read --room bench
   stop_server
-  cat "$out/keygen.md" "$out/send.md" "$out/read.md"
+  {
+    echo "| command | median ms | mean ± σ ms | min ms | user CPU ms | system CPU ms | load before → after |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+    for name in keygen send read; do
+      python3 - "$out/$name.json" "$name" "$(cat "$out/$name.load")" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+ms = lambda v: f"{v * 1000:.0f}"
+print(f"| {sys.argv[2]} | {ms(r['median'])} | {ms(r['mean'])} ± {ms(r['stddev'])} | {ms(r['min'])} | {ms(r['user'])} | {ms(r['system'])} | {sys.argv[3]} |")
+PY
+    done
+    echo
+    echo "$runs timed runs each after 3 warm-ups; user and system CPU are means over the runs."
+  } | tee "$out/summary.md"
   log "results in $out"
+}
+
+# cli_case NAME COMMAND...: hyperfine over one command; the 1-minute load average before and after.
+cli_case() {
+  local name="$1"
+  shift
+  local before
+  before="$(cut -d' ' -f1 /proc/loadavg)"
+  hyperfine -N --warmup 3 --runs "${CLI_RUNS:-30}" --export-json "$out/$name.json" --export-markdown "$out/$name.md" \
+    --command-name "cipherchat $name" -- "$(printf '%q ' "$@")" >&2
+  echo "$before → $(cut -d' ' -f1 /proc/loadavg)" >"$out/$name.load"
 }
 
 main_cluster() {

@@ -76,7 +76,9 @@ public static class FanOutScenario
 
             foreach (var rate in Plan(options, steps))
             {
-                var step = await RunStepAsync(options, senders, recorder, rate, cancellationToken).ConfigureAwait(false);
+                // The first step may warm up longer: a server on a JIT runtime starts with unoptimized code.
+                var warmup = steps.Count == 0 ? options.FirstWarmupSeconds ?? options.WarmupSeconds : options.WarmupSeconds;
+                var step = await RunStepAsync(options, senders, recorder, rate, warmup, cancellationToken).ConfigureAwait(false);
                 steps.Add(step);
                 await SettleAsync(recorder, cancellationToken).ConfigureAwait(false);
                 if (step.ClosedConnections > 0)
@@ -192,11 +194,11 @@ public static class FanOutScenario
     }
 
     private static async Task<FanOutStep> RunStepAsync(
-        LoadGenOptions options, BenchConnection[] senders, DeliveryRecorder recorder, double rate, CancellationToken cancellationToken)
+        LoadGenOptions options, BenchConnection[] senders, DeliveryRecorder recorder, double rate, double warmupSeconds, CancellationToken cancellationToken)
     {
         var frequency = Stopwatch.Frequency;
         var start = Stopwatch.GetTimestamp() + (frequency / 20);
-        var windowStart = start + (long)(options.WarmupSeconds * frequency);
+        var windowStart = start + (long)(warmupSeconds * frequency);
         var windowEnd = windowStart + (long)(options.DurationSeconds * frequency);
         recorder.OpenWindow(windowStart, windowEnd);
 

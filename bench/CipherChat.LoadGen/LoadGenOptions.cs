@@ -32,6 +32,7 @@ public sealed class LoadGenOptions
           --find                         step the rate up from --rate by --factor (default 1.5), at most --max-steps (12)
           --duration S                   measured seconds per step (default 5)
           --warmup S                     unmeasured seconds before each step (default 1)
+          --first-warmup S               unmeasured seconds before the first step (default: --warmup)
           --drain S                      longest wait for late deliveries after a step (default 2)
           --p99-limit MS                 the latency bar of --find (default 100)
           --payload-bytes N              plaintext bytes in each Fernet token (default 200)
@@ -65,6 +66,7 @@ public sealed class LoadGenOptions
     public int MaxSteps { get; private set; } = 12;
     public double DurationSeconds { get; private set; } = 5;
     public double WarmupSeconds { get; private set; } = 1;
+    public double? FirstWarmupSeconds { get; private set; }
     public double DrainSeconds { get; private set; } = 2;
     public double P99LimitMs { get; private set; } = 100;
     public int PayloadBytes { get; private set; } = 200;
@@ -123,6 +125,7 @@ public sealed class LoadGenOptions
                 case "--max-steps": o.MaxSteps = Int(Value(), name, 1); break;
                 case "--duration": o.DurationSeconds = Number(Value(), name); break;
                 case "--warmup": o.WarmupSeconds = Number(Value(), name, allowZero: true); break;
+                case "--first-warmup": o.FirstWarmupSeconds = Number(Value(), name, allowZero: true); break;
                 case "--drain": o.DrainSeconds = Number(Value(), name, allowZero: true); break;
                 case "--p99-limit": o.P99LimitMs = Number(Value(), name); break;
                 case "--payload-bytes": o.PayloadBytes = Int(Value(), name, 1); break;

@@ -20,7 +20,7 @@ namespace CipherChat.Server.Postgres;
 /// becomes a <see cref="ChatStoreException"/>: the request fails at once with a clear error and
 /// nothing is half-done. All SQL is parameterised.
 /// </remarks>
-public sealed class PostgresChatStore : IChatStore, IRoomLog
+public sealed partial class PostgresChatStore : IChatStore, IRoomLog
 {
     private const int DefaultConnectTimeoutSeconds = 5;
     private const int DefaultCommandTimeoutSeconds = 15;
@@ -265,25 +265,37 @@ public sealed class PostgresChatStore : IChatStore, IRoomLog
     public ValueTask<bool> LeaveRoomAsync(string room, string username, CancellationToken cancellationToken) =>
         new(RunAsync(async connection =>
         {
+            // A member leaving an MLS room may still read up to the seq at which it left.
             await using var command = new NpgsqlCommand(
-                "DELETE FROM members WHERE user_name = @user AND room_id = (SELECT id FROM rooms WHERE name = @room);", connection);
+                """
+                WITH gone AS (
+                    DELETE FROM members m USING rooms r
+                    WHERE m.room_id = r.id AND r.name = @room AND m.user_name = @user
+                    RETURNING r.id, r.kind, r.last_seq),
+                kept AS (
+                    INSERT INTO former_members (room_id, user_name, until_seq)
+                    SELECT id, @user, last_seq FROM gone WHERE kind = 2
+                    ON CONFLICT (room_id, user_name) DO UPDATE SET until_seq = EXCLUDED.until_seq
+                    RETURNING 1)
+                SELECT count(*) FROM gone;
+                """, connection);
             command.Parameters.AddWithValue("user", username);
             command.Parameters.AddWithValue("room", room);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+            return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! > 0;
         }, cancellationToken));
 
     public ValueTask<IReadOnlyList<RoomSummary>> ListRoomsAsync(string username, CancellationToken cancellationToken) =>
         new(RunAsync<IReadOnlyList<RoomSummary>>(async connection =>
         {
             await using var command = new NpgsqlCommand(
-                "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = @user ORDER BY r.name COLLATE \"C\";",
+                $"SELECT {SummaryColumns} FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = @user ORDER BY r.name COLLATE \"C\";",
                 connection);
             command.Parameters.AddWithValue("user", username);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             var result = new List<RoomSummary>();
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                result.Add(new RoomSummary(reader.GetString(0), (RoomKind)reader.GetInt16(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3)));
+                result.Add(ReadSummary(reader));
             }
 
             return result;
@@ -353,22 +365,14 @@ public sealed class PostgresChatStore : IChatStore, IRoomLog
     public ValueTask<FetchPage?> FetchMessagesAsync(string room, string username, ulong afterSeq, int limit, CancellationToken cancellationToken) =>
         new(RunAsync(async connection =>
         {
-            long roomId;
-            await using (var member = new NpgsqlCommand(
-                "SELECT r.id FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = @user WHERE r.name = @room;", connection))
+            var (found, roomId, until) = await FindReadableRoomAsync(connection, room, username, cancellationToken).ConfigureAwait(false);
+            if (!found)
             {
-                member.Parameters.AddWithValue("user", username);
-                member.Parameters.AddWithValue("room", room);
-                if (await member.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not long id)
-                {
-                    return null;
-                }
-
-                roomId = id;
+                return null;
             }
 
             var take = Math.Max(limit, 0);
-            var messages = await ReadMessagesAsync(connection, roomId, room, afterSeq, take + 1, cancellationToken).ConfigureAwait(false);
+            var messages = await ReadMessagesAsync(connection, roomId, room, afterSeq, take + 1, cancellationToken, until).ConfigureAwait(false);
             var hasMore = messages.Count > take;
             if (hasMore)
             {
@@ -439,11 +443,12 @@ public sealed class PostgresChatStore : IChatStore, IRoomLog
 
     // ---- Helpers -----------------------------------------------------------------------------
 
-    private static async Task<List<StoredMessage>> ReadMessagesAsync(NpgsqlConnection connection, long roomId, string room, ulong afterSeq, int limit, CancellationToken cancellationToken)
+    private static async Task<List<StoredMessage>> ReadMessagesAsync(NpgsqlConnection connection, long roomId, string room, ulong afterSeq, int limit, CancellationToken cancellationToken, long until = long.MaxValue)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = @room AND seq > @after ORDER BY seq LIMIT @limit;",
+            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = @room AND seq > @after AND seq <= @until ORDER BY seq LIMIT @limit;",
             connection);
+        command.Parameters.AddWithValue("until", until);
         command.Parameters.AddWithValue("room", roomId);
         command.Parameters.AddWithValue("after", ToInt64(afterSeq));
         command.Parameters.AddWithValue("limit", (long)limit);

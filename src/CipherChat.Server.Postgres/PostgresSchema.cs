@@ -62,6 +62,57 @@ internal static class PostgresSchema
 
         CREATE UNIQUE INDEX messages_dedup ON messages (room_id, sender, client_message_id);
         """,
+
+        // Version 2: MLS rooms. A room's group id and policy (its epoch exists since version 1); a
+        // member's role (1 = admin); former members of MLS rooms with the last seq they may still read;
+        // the epoch each commit started (for answering a retried commit); the key directory; Welcomes
+        // waiting for their users.
+        """
+        ALTER TABLE rooms ADD COLUMN group_id bytea;
+        ALTER TABLE rooms ADD COLUMN admins_only boolean NOT NULL DEFAULT false;
+        ALTER TABLE members ADD COLUMN role smallint NOT NULL DEFAULT 0;
+
+        CREATE TABLE former_members (
+            room_id     bigint NOT NULL REFERENCES rooms (id),
+            user_name   text   NOT NULL REFERENCES users (name),
+            until_seq   bigint NOT NULL,
+            PRIMARY KEY (room_id, user_name)
+        );
+
+        CREATE TABLE commits (
+            room_id     bigint NOT NULL REFERENCES rooms (id),
+            seq         bigint NOT NULL,
+            new_epoch   bigint NOT NULL,
+            PRIMARY KEY (room_id, seq)
+        );
+
+        CREATE TABLE key_packages (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            user_name   text   NOT NULL REFERENCES users (name),
+            ref         bytea  NOT NULL,
+            data        bytea  NOT NULL,
+            created_at  bigint NOT NULL,
+            UNIQUE (user_name, ref)
+        );
+
+        CREATE TABLE last_resort_key_packages (
+            user_name   text   NOT NULL PRIMARY KEY REFERENCES users (name),
+            ref         bytea  NOT NULL,
+            data        bytea  NOT NULL,
+            created_at  bigint NOT NULL
+        );
+
+        CREATE TABLE welcomes (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            user_name   text   NOT NULL REFERENCES users (name),
+            room        text   NOT NULL,
+            from_user   text   NOT NULL,
+            welcome     bytea  NOT NULL,
+            join_seq    bigint NOT NULL,
+            server_time bigint NOT NULL,
+            UNIQUE (user_name, room, join_seq)
+        );
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

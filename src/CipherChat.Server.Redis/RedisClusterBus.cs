@@ -177,7 +177,7 @@ public sealed class RedisClusterBus : IClusterBus
             return false;
         }
 
-        if (!NameRules.TryNormalizeRoomName(text, out var name) || !string.Equals(name, text, StringComparison.Ordinal))
+        if (!NameRules.TryNormalizeAnyRoomName(text, out var name) || !string.Equals(name, text, StringComparison.Ordinal))
         {
             return false;
         }

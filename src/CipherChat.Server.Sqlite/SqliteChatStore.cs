@@ -1,4 +1,3 @@
-using System.Data;
 using System.Security.Cryptography;
 using CipherChat.Server.Hosting;
 using CipherChat.Server.Storage;
@@ -10,19 +9,20 @@ namespace CipherChat.Server.Sqlite;
 /// <see cref="IChatStore"/> on one SQLite file in write-ahead-log mode.
 /// </summary>
 /// <remarks>
-/// Durability: synchronous=FULL, so a commit has reached the disk (the WAL is synced) before the
-/// method returns, and the server acknowledges a message only after that. NORMAL would be faster in
-/// WAL mode but may lose the newest commits on power failure, which would break "stored before
-/// acknowledged". Writers are serialized in process (SQLite allows one writer at a time anyway);
-/// readers use their own pooled connections and run alongside the writer.
+/// Durability: synchronous=FULL, so a commit has reached the disk (the WAL is synced) before a write
+/// completes, and the server acknowledges a message only after that. NORMAL would be faster in WAL
+/// mode but may lose the newest commits on power failure, which would break "stored before
+/// acknowledged". Every write goes through one <see cref="SqliteWriter"/> (a dedicated thread with
+/// group commit: whatever is queued shares one transaction and one sync); readers use their own
+/// pooled connections and run alongside it.
 /// </remarks>
-public sealed class SqliteChatStore : IChatStore
+public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
 {
     /// <summary>File name of the database inside the data folder.</summary>
     public const string FileName = "cipherchat.db";
 
     private readonly string _connectionString;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private SqliteWriter? _writer;
     private int _disposed;
 
     private SqliteChatStore(string path)
@@ -40,6 +40,11 @@ public sealed class SqliteChatStore : IChatStore
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <summary>Write transactions committed so far (one disk sync each) and the writes they carried.</summary>
+    public (long Commits, long Writes) WriteStatistics => _writer is { } writer ? (writer.Batches, writer.Items) : (0, 0);
+
+    internal SqliteWriter Writer => _writer ?? throw new ObjectDisposedException(nameof(SqliteChatStore));
 
     /// <summary>Opens (creating when missing) the database in <paramref name="dataDirectory"/> and brings its schema up to date.</summary>
     /// <exception cref="ChatStoreException">The database is newer than this program, or not a CipherChat database.</exception>
@@ -86,56 +91,55 @@ public sealed class SqliteChatStore : IChatStore
 
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        if (!OperatingSystem.IsWindows())
+        await using (var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false))
         {
-            // Message payloads are ciphertext, but accounts and room names are nobody else's business.
-            try
+            if (!OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                // Message payloads are ciphertext, but accounts and room names are nobody else's business.
+                try
+                {
+                    File.SetUnixFileMode(Path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    // Not the owner (an operator running a tool as another user): leave the mode alone.
+                }
             }
-            catch (UnauthorizedAccessException)
+
+            var mode = (string?)await ScalarAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             {
-                // Not the owner (an operator running a tool as another user): leave the mode alone.
+                throw new ChatStoreException($"{Path}: the database could not be switched to write-ahead-log mode.");
             }
         }
 
-        var mode = (string?)await ScalarAsync(connection, null, "PRAGMA journal_mode=WAL;", cancellationToken).ConfigureAwait(false);
+        _writer = SqliteWriter.Start(_connectionString);
+        await _writer.WriteAsync(Migrate, cancellationToken).ConfigureAwait(false);
+    }
 
-        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+    private bool Migrate(SqliteWriteContext write)
+    {
+        write.Execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
+        var value = write.Scalar("SELECT max(version) FROM schema_version;");
+        var version = value is null ? 0 : Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture);
+        if (version > SqliteSchema.LatestVersion)
         {
-            throw new ChatStoreException($"{Path}: the database could not be switched to write-ahead-log mode.");
+            throw new ChatStoreException(
+                $"The database {Path} has schema version {version}, newer than this version of CipherChat understands ({SqliteSchema.LatestVersion}). Run a newer CipherChat, or restore a backup made with this version.");
         }
 
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (var next = version + 1; next <= SqliteSchema.LatestVersion; next++)
         {
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", cancellationToken).ConfigureAwait(false);
-            var version = await ReadSchemaVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
-            if (version > SqliteSchema.LatestVersion)
-            {
-                throw new ChatStoreException(
-                    $"The database {Path} has schema version {version}, newer than this version of CipherChat understands ({SqliteSchema.LatestVersion}). Run a newer CipherChat, or restore a backup made with this version.");
-            }
-
-            for (var next = version + 1; next <= SqliteSchema.LatestVersion; next++)
-            {
-                await ExecuteAsync(connection, transaction, SqliteSchema.Migrations[next - 1], cancellationToken).ConfigureAwait(false);
-            }
-
-            if (version < SqliteSchema.LatestVersion)
-            {
-                await ExecuteAsync(connection, transaction, "DELETE FROM schema_version;", cancellationToken).ConfigureAwait(false);
-                await ExecuteAsync(connection, transaction, $"INSERT INTO schema_version (version) VALUES ({SqliteSchema.LatestVersion});", cancellationToken).ConfigureAwait(false);
-            }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            write.Execute(SqliteSchema.Migrations[next - 1]);
         }
-        finally
+
+        if (version < SqliteSchema.LatestVersion)
         {
-            _writeLock.Release();
+            write.Execute("DELETE FROM schema_version;");
+            write.Execute($"INSERT INTO schema_version (version) VALUES ({SqliteSchema.LatestVersion});");
         }
+
+        return true;
     }
 
     private static async Task<int> ReadSchemaVersionAsync(SqliteConnection connection, SqliteTransaction? transaction, CancellationToken cancellationToken)
@@ -167,102 +171,106 @@ public sealed class SqliteChatStore : IChatStore
 
     public async ValueTask<RegisterStatus> RegisterUserAsync(string username, ReadOnlyMemory<byte> publicKey, ReadOnlyMemory<byte>? inviteCodeHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        return await WriteAsync(async (connection, transaction) =>
+        var key = publicKey.ToArray();
+        var hash = inviteCodeHash?.ToArray();
+        var time = now.ToUnixTimeMilliseconds();
+        return await Writer.WriteAsync(write =>
         {
-            var inserted = await NonQueryAsync(connection, transaction,
+            var inserted = write.Execute(
                 "INSERT INTO users (name, public_key, created_at) VALUES ($name, $key, $now) ON CONFLICT (name) DO NOTHING;",
-                cancellationToken, ("$name", username), ("$key", publicKey.ToArray()), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+                ("$name", username), ("$key", key), ("$now", time));
             if (inserted == 0)
             {
-                return (RegisterStatus.NameTaken, false);
+                return RegisterStatus.NameTaken;
             }
 
-            if (inviteCodeHash is { } hash)
+            if (hash is not null)
             {
-                var used = await NonQueryAsync(connection, transaction,
+                var used = write.Execute(
                     "UPDATE invites SET used_by = $name, used_at = $now WHERE code_hash = $hash AND used_by IS NULL;",
-                    cancellationToken, ("$name", username), ("$now", now.ToUnixTimeMilliseconds()), ("$hash", hash.ToArray())).ConfigureAwait(false);
+                    ("$name", username), ("$now", time), ("$hash", hash));
                 if (used == 0)
                 {
-                    return (RegisterStatus.InvalidInvite, false);
+                    write.Undo();
+                    return RegisterStatus.InvalidInvite;
                 }
             }
 
-            return (RegisterStatus.Created, true);
+            return RegisterStatus.Created;
         }, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask AddInviteAsync(ReadOnlyMemory<byte> inviteCodeHash, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await WriteAsync(async (connection, transaction) =>
-        {
-            await NonQueryAsync(connection, transaction,
-                "INSERT INTO invites (code_hash, created_at) VALUES ($hash, $now) ON CONFLICT (code_hash) DO NOTHING;",
-                cancellationToken, ("$hash", inviteCodeHash.ToArray()), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-            return (true, true);
-        }, cancellationToken).ConfigureAwait(false);
+        var hash = inviteCodeHash.ToArray();
+        var time = now.ToUnixTimeMilliseconds();
+        await Writer.WriteAsync(write => write.Execute(
+            "INSERT INTO invites (code_hash, created_at) VALUES ($hash, $now) ON CONFLICT (code_hash) DO NOTHING;",
+            ("$hash", hash), ("$now", time)), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<JoinOutcome> JoinRoomAsync(string room, RoomKind kind, ReadOnlyMemory<byte> keyCheck, string username, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        return await WriteAsync(async (connection, transaction) =>
+        var check = keyCheck.ToArray();
+        var time = now.ToUnixTimeMilliseconds();
+        return await Writer.WriteAsync(write =>
         {
-            long roomId;
+            long roomId = -1;
             ulong lastSeq = 0;
-            var created = false;
-            await using (var command = Command(connection, transaction, "SELECT id, kind, key_check, last_seq FROM rooms WHERE name = $name;", ("$name", room)))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            using (var reader = write.Command("SELECT id, kind, key_check, last_seq FROM rooms WHERE name = $name;", ("$name", room)).ExecuteReader())
             {
-                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                if (reader.Read())
                 {
                     roomId = reader.GetInt64(0);
                     if ((RoomKind)reader.GetInt32(1) != kind)
                     {
-                        return (new JoinOutcome(JoinStatus.KindMismatch, null), false);
+                        return new JoinOutcome(JoinStatus.KindMismatch, null);
                     }
 
                     var stored = reader.IsDBNull(2) ? [] : (byte[])reader.GetValue(2);
-                    if (kind == RoomKind.Psk && !CryptographicOperations.FixedTimeEquals(stored, keyCheck.Span))
+                    if (kind == RoomKind.Psk && !CryptographicOperations.FixedTimeEquals(stored, check))
                     {
-                        return (new JoinOutcome(JoinStatus.WrongKey, null), false);
+                        return new JoinOutcome(JoinStatus.WrongKey, null);
                     }
 
                     lastSeq = (ulong)reader.GetInt64(3);
                 }
-                else
-                {
-                    roomId = -1;
-                }
             }
 
+            var created = false;
             if (roomId < 0)
             {
-                var id = await ScalarAsync(connection, transaction,
+                var id = write.Scalar(
                     "INSERT INTO rooms (name, kind, key_check, created_at) VALUES ($name, $kind, $check, $now) RETURNING id;",
-                    cancellationToken, ("$name", room), ("$kind", (int)kind), ("$check", keyCheck.ToArray()), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
+                    ("$name", room), ("$kind", (int)kind), ("$check", check), ("$now", time));
                 roomId = Convert.ToInt64(id, System.Globalization.CultureInfo.InvariantCulture);
                 created = true;
             }
 
-            await NonQueryAsync(connection, transaction,
+            write.Execute(
                 "INSERT INTO members (room_id, user_name, joined_at) VALUES ($room, $user, $now) ON CONFLICT (room_id, user_name) DO NOTHING;",
-                cancellationToken, ("$room", roomId), ("$user", username), ("$now", now.ToUnixTimeMilliseconds())).ConfigureAwait(false);
-            var readSeq = await ScalarAsync(connection, transaction,
-                "SELECT read_seq FROM members WHERE room_id = $room AND user_name = $user;",
-                cancellationToken, ("$room", roomId), ("$user", username)).ConfigureAwait(false);
+                ("$room", roomId), ("$user", username), ("$now", time));
+            var readSeq = write.Scalar("SELECT read_seq FROM members WHERE room_id = $room AND user_name = $user;", ("$room", roomId), ("$user", username));
             var summary = new RoomSummary(room, kind, lastSeq, (ulong)Convert.ToInt64(readSeq, System.Globalization.CultureInfo.InvariantCulture));
-            return (new JoinOutcome(created ? JoinStatus.Created : JoinStatus.Joined, summary), true);
+            return new JoinOutcome(created ? JoinStatus.Created : JoinStatus.Joined, summary);
         }, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<bool> LeaveRoomAsync(string room, string username, CancellationToken cancellationToken)
     {
-        return await WriteAsync(async (connection, transaction) =>
+        return await Writer.WriteAsync(write =>
         {
-            var removed = await NonQueryAsync(connection, transaction,
+            // A member leaving an MLS room may still read up to the seq at which it left.
+            write.Execute(
+                """
+                INSERT OR REPLACE INTO former_members (room_id, user_name, until_seq)
+                SELECT r.id, m.user_name, r.last_seq FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $user
+                WHERE r.name = $room AND r.kind = 2;
+                """,
+                ("$user", username), ("$room", room));
+            return write.Execute(
                 "DELETE FROM members WHERE user_name = $user AND room_id = (SELECT id FROM rooms WHERE name = $room);",
-                cancellationToken, ("$user", username), ("$room", room)).ConfigureAwait(false);
-            return (removed > 0, true);
+                ("$user", username), ("$room", room)) > 0;
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -270,68 +278,80 @@ public sealed class SqliteChatStore : IChatStore
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = Command(connection, null,
-            "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user ORDER BY r.name;",
+            $"SELECT {SummaryColumns} FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user ORDER BY r.name;",
             ("$user", username));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var result = new List<RoomSummary>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(new RoomSummary(reader.GetString(0), (RoomKind)reader.GetInt32(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3)));
+            result.Add(ReadSummary(reader));
         }
 
         return result;
     }
 
-    public async ValueTask<AppendOutcome> AppendMessageAsync(NewMessage message, CancellationToken cancellationToken)
+    public async ValueTask<AppendOutcome> AppendMessageAsync(NewMessage message, CancellationToken cancellationToken) =>
+        await (await QueueAppendAsync(message, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+
+    public ValueTask<Task<AppendOutcome>> QueueAppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return await WriteAsync(async (connection, transaction) =>
-        {
-            long roomId;
-            long lastSeq;
-            await using (var command = Command(connection, transaction,
-                "SELECT r.id, r.last_seq FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $sender WHERE r.name = $room;",
-                ("$sender", message.Sender), ("$room", message.Room)))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    return (new AppendOutcome(AppendStatus.NotAMember, 0, default), false);
-                }
-
-                roomId = reader.GetInt64(0);
-                lastSeq = reader.GetInt64(1);
-            }
-
-            await using (var command = Command(connection, transaction,
-                "SELECT seq, server_time FROM messages WHERE room_id = $room AND sender = $sender AND client_message_id = $id;",
-                ("$room", roomId), ("$sender", message.Sender), ("$id", message.ClientMessageId.ToArray())))
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    return (new AppendOutcome(AppendStatus.Duplicate, (ulong)reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))), false);
-                }
-            }
-
-            var seq = lastSeq + 1;
-            var time = message.ServerTime.ToUnixTimeMilliseconds();
-            await NonQueryAsync(connection, transaction, "UPDATE rooms SET last_seq = $seq WHERE id = $room;", cancellationToken, ("$seq", seq), ("$room", roomId)).ConfigureAwait(false);
-            await NonQueryAsync(connection, transaction,
-                "INSERT INTO messages (room_id, seq, sender, client_message_id, server_time, payload) VALUES ($room, $seq, $sender, $id, $time, $payload);",
-                cancellationToken, ("$room", roomId), ("$seq", seq), ("$sender", message.Sender), ("$id", message.ClientMessageId.ToArray()), ("$time", time), ("$payload", message.Payload.ToArray())).ConfigureAwait(false);
-            return (new AppendOutcome(AppendStatus.Stored, (ulong)seq, DateTimeOffset.FromUnixTimeMilliseconds(time)), true);
-        }, cancellationToken).ConfigureAwait(false);
+        return Writer.EnqueueAsync(write => Append(write, message), cancellationToken);
     }
+
+    private static AppendOutcome Append(SqliteWriteContext write, NewMessage message)
+    {
+        long roomId;
+        long lastSeq;
+        using (var reader = write.Command(
+            "SELECT r.id, r.last_seq FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $sender WHERE r.name = $room;",
+            ("$sender", message.Sender), ("$room", message.Room)).ExecuteReader())
+        {
+            if (!reader.Read())
+            {
+                return new AppendOutcome(AppendStatus.NotAMember, 0, default);
+            }
+
+            roomId = reader.GetInt64(0);
+            lastSeq = reader.GetInt64(1);
+        }
+
+        // The insert is the duplicate check (unique index on room, sender, client message id).
+        var seq = lastSeq + 1;
+        var time = message.ServerTime.ToUnixTimeMilliseconds();
+        var clientMessageId = AsArray(message.ClientMessageId);
+        var inserted = write.Execute(
+            "INSERT INTO messages (room_id, seq, sender, client_message_id, server_time, payload) VALUES ($room, $seq, $sender, $id, $time, $payload) ON CONFLICT (room_id, sender, client_message_id) DO NOTHING;",
+            ("$room", roomId), ("$seq", seq), ("$sender", message.Sender), ("$id", clientMessageId), ("$time", time), ("$payload", AsArray(message.Payload)));
+        if (inserted == 0)
+        {
+            using var reader = write.Command(
+                "SELECT seq, server_time FROM messages WHERE room_id = $room AND sender = $sender AND client_message_id = $id;",
+                ("$room", roomId), ("$sender", message.Sender), ("$id", clientMessageId)).ExecuteReader();
+            if (!reader.Read())
+            {
+                throw new ChatStoreException("A message conflicted with one that cannot be found.");
+            }
+
+            return new AppendOutcome(AppendStatus.Duplicate, (ulong)reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
+        }
+
+        write.Execute("UPDATE rooms SET last_seq = $seq WHERE id = $room;", ("$seq", seq), ("$room", roomId));
+        return new AppendOutcome(AppendStatus.Stored, (ulong)seq, DateTimeOffset.FromUnixTimeMilliseconds(time));
+    }
+
+    /// <summary>The bytes as an array for a parameter, without a copy when the memory is a whole array.</summary>
+    private static byte[] AsArray(ReadOnlyMemory<byte> memory) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : memory.ToArray();
 
     public async ValueTask<FetchPage?> FetchMessagesAsync(string room, string username, ulong afterSeq, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = connection.BeginTransaction(deferred: true);
-        var roomId = await ScalarAsync(connection, transaction,
-            "SELECT r.id FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $user WHERE r.name = $room;",
-            cancellationToken, ("$user", username), ("$room", room)).ConfigureAwait(false);
-        if (roomId is null or DBNull)
+        var (roomId, until) = await FindReadableRoomAsync(connection, transaction, room, username, cancellationToken).ConfigureAwait(false);
+        if (roomId is null)
         {
             return null;
         }
@@ -339,8 +359,8 @@ public sealed class SqliteChatStore : IChatStore
         var after = afterSeq > long.MaxValue ? long.MaxValue : (long)afterSeq;
         var take = Math.Max(limit, 0);
         await using var command = Command(connection, transaction,
-            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = $room AND seq > $after ORDER BY seq LIMIT $limit;",
-            ("$room", roomId), ("$after", after), ("$limit", take + 1));
+            "SELECT seq, sender, server_time, client_message_id, payload FROM messages WHERE room_id = $room AND seq > $after AND seq <= $until ORDER BY seq LIMIT $limit;",
+            ("$room", roomId), ("$after", after), ("$until", until), ("$limit", take + 1));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var messages = new List<StoredMessage>();
         var hasMore = false;
@@ -367,22 +387,21 @@ public sealed class SqliteChatStore : IChatStore
     public async ValueTask<ulong?> AckAsync(string room, string username, ulong seq, CancellationToken cancellationToken)
     {
         var target = seq > long.MaxValue ? long.MaxValue : (long)seq;
-        return await WriteAsync(async (connection, transaction) =>
+        return await Writer.WriteAsync(write =>
         {
-            var value = await ScalarAsync(connection, transaction,
+            var value = write.Scalar(
                 """
                 UPDATE members
                 SET read_seq = max(read_seq, min($seq, (SELECT last_seq FROM rooms WHERE rooms.id = members.room_id)))
                 WHERE user_name = $user AND room_id = (SELECT id FROM rooms WHERE name = $room)
                 RETURNING read_seq;
                 """,
-                cancellationToken, ("$seq", target), ("$user", username), ("$room", room)).ConfigureAwait(false);
-            ulong? result = value is null or DBNull ? null : (ulong)Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
-            return (result, result is not null);
+                ("$seq", target), ("$user", username), ("$room", room));
+            return value is null ? (ulong?)null : (ulong)Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Checkpoints the write-ahead log into the database file and closes pooled connections.</summary>
+    /// <summary>Finishes the queued writes, checkpoints the write-ahead log into the database file and closes pooled connections.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -390,26 +409,24 @@ public sealed class SqliteChatStore : IChatStore
             return;
         }
 
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+        var writer = Interlocked.Exchange(ref _writer, null);
+        if (writer is not null)
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await using var connection = new SqliteConnection(_connectionString);
         try
         {
-            await using var connection = new SqliteConnection(_connectionString);
-            try
-            {
-                await connection.OpenAsync().ConfigureAwait(false);
-                await ExecuteAsync(connection, null, "PRAGMA wal_checkpoint(TRUNCATE);", CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (SqliteException)
-            {
-                // The database could not be opened (for instance it was refused at start-up); nothing to flush.
-            }
-
-            SqliteConnection.ClearPool(connection);
+            await connection.OpenAsync().ConfigureAwait(false);
+            await ExecuteAsync(connection, null, "PRAGMA wal_checkpoint(TRUNCATE);", CancellationToken.None).ConfigureAwait(false);
         }
-        finally
+        catch (SqliteException)
         {
-            _writeLock.Release();
+            // The database could not be opened (for instance it was refused at start-up); nothing to flush.
         }
+
+        SqliteConnection.ClearPool(connection);
     }
 
     // ---- Helpers -----------------------------------------------------------------------------
@@ -421,7 +438,8 @@ public sealed class SqliteChatStore : IChatStore
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await ExecuteAsync(connection, null, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
+            // Reads only: writes go through the writer's own connection.
+            await ExecuteAsync(connection, null, "PRAGMA busy_timeout = 10000;", cancellationToken).ConfigureAwait(false);
             return connection;
         }
         catch
@@ -431,31 +449,24 @@ public sealed class SqliteChatStore : IChatStore
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> in an immediate transaction; commits when it says so, else rolls back.</summary>
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken)
-    {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writer (inside the batch's transaction, in its own savepoint);
+    /// its changes are kept when it says so, else undone. For writes written against the async ADO.NET
+    /// API: Microsoft.Data.Sqlite completes those calls synchronously, so the work finishes on the writer's
+    /// thread. It must not wait for anything else (least of all another write: the writer would wait
+    /// for itself). New writes should prefer <see cref="SqliteWriter.WriteAsync{T}(Func{SqliteWriteContext, T}, CancellationToken)"/>.
+    /// </summary>
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, Task<(T Result, bool Commit)>> work, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(write =>
         {
-            await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
-            var (result, commit) = await work(connection, transaction).ConfigureAwait(false);
-            if (commit)
+            var (result, commit) = work(write.Connection, write.Transaction).GetAwaiter().GetResult();
+            if (!commit)
             {
-                await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            else
-            {
-                await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                write.Undo();
             }
 
             return result;
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-    }
+        }, cancellationToken);
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object Value)[] parameters)
     {

@@ -54,6 +54,59 @@ internal static class SqliteSchema
 
         CREATE UNIQUE INDEX messages_dedup ON messages (room_id, sender, client_message_id);
         """,
+
+        // Version 2: MLS rooms. A room's group id, epoch and policy; a member's role (1 = admin);
+        // former members of MLS rooms with the last seq they may still read; the epoch each commit
+        // started (for answering a retried commit); the key directory; Welcomes waiting for their users.
+        """
+        ALTER TABLE rooms ADD COLUMN group_id BLOB;
+        ALTER TABLE rooms ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE rooms ADD COLUMN admins_only INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE members ADD COLUMN role INTEGER NOT NULL DEFAULT 0;
+
+        CREATE TABLE former_members (
+            room_id     INTEGER NOT NULL REFERENCES rooms (id),
+            user_name   TEXT    NOT NULL REFERENCES users (name),
+            until_seq   INTEGER NOT NULL,
+            PRIMARY KEY (room_id, user_name)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE commits (
+            room_id     INTEGER NOT NULL REFERENCES rooms (id),
+            seq         INTEGER NOT NULL,
+            new_epoch   INTEGER NOT NULL,
+            PRIMARY KEY (room_id, seq)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE key_packages (
+            id          INTEGER PRIMARY KEY,
+            user_name   TEXT    NOT NULL REFERENCES users (name),
+            ref         BLOB    NOT NULL,
+            data        BLOB    NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+
+        CREATE UNIQUE INDEX key_packages_by_ref ON key_packages (user_name, ref);
+
+        CREATE TABLE last_resort_key_packages (
+            user_name   TEXT    NOT NULL PRIMARY KEY REFERENCES users (name),
+            ref         BLOB    NOT NULL,
+            data        BLOB    NOT NULL,
+            created_at  INTEGER NOT NULL
+        );
+
+        CREATE TABLE welcomes (
+            id          INTEGER PRIMARY KEY,
+            user_name   TEXT    NOT NULL REFERENCES users (name),
+            room        TEXT    NOT NULL,
+            from_user   TEXT    NOT NULL,
+            welcome     BLOB    NOT NULL,
+            join_seq    INTEGER NOT NULL,
+            server_time INTEGER NOT NULL
+        );
+
+        CREATE UNIQUE INDEX welcomes_by_user ON welcomes (user_name, room, join_seq);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

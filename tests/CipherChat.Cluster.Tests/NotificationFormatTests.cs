@@ -11,6 +11,8 @@ public sealed class NotificationFormatTests
     {
         Assert.True(RedisClusterBus.TryParse("42:team"u8, out var room, out var seq));
         Assert.Equal(("team", 42UL), (room, seq));
+        Assert.True(RedisClusterBus.TryParse("7:@alice+bob"u8, out var direct, out _));
+        Assert.Equal("@alice+bob", direct);
     }
 
     [Theory]
@@ -25,6 +27,8 @@ public sealed class NotificationFormatTests
     [InlineData("1:Team")]
     [InlineData("1:te am")]
     [InlineData("1:#team")]
+    [InlineData("1:@bob+alice")]
+    [InlineData("1:@Alice+bob")]
     [InlineData("1:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
     [InlineData("team")]
     public void Malformed_notifications_are_refused(string text)

@@ -157,4 +157,59 @@ public sealed class PostgresChatStoreTests
         Assert.DoesNotContain("secret-word", ex.Message, StringComparison.Ordinal);
         Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), "refused connections must not hang");
     }
+
+    [Fact]
+    public async Task A_version_1_database_upgrades_to_mls_rooms_and_keeps_its_data()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        await database.ExecuteAsync(PostgresSchema.Migrations[0] + """
+            CREATE TABLE cipherchat_schema (version integer NOT NULL);
+            INSERT INTO cipherchat_schema (version) VALUES (1);
+            INSERT INTO users (name, public_key, created_at) VALUES ('alice', '\x00', 1), ('bob', '\x00', 1);
+            INSERT INTO rooms (name, kind, key_check, last_seq, created_at) VALUES ('old', 1, '\x00', 1, 1);
+            INSERT INTO members (room_id, user_name, joined_at, read_seq) SELECT id, 'alice', 1, 1 FROM rooms;
+            INSERT INTO messages (room_id, seq, sender, client_message_id, server_time, payload) SELECT id, 1, 'alice', '\x00', 1, '\x0102' FROM rooms;
+            """);
+
+        await using var store = await PostgresChatStore.OpenAsync(database.ConnectionString, Ct);
+        Assert.Equal(PostgresSchema.LatestVersion, await store.GetSchemaVersionAsync(Ct));
+        var old = (await store.ListRoomsAsync("alice", Ct)).Single();
+        Assert.Equal(("old", RoomKind.Psk, 1UL, 1UL, 0UL, false), (old.Name, old.Kind, old.LastSeq, old.ReadSeq, old.Epoch, old.Admin));
+        Assert.Equal(new byte[] { 1, 2 }, (await store.FetchMessagesAsync("old", "alice", 0, 10, Ct))!.Messages.Single().Payload.ToArray());
+
+        Assert.Equal(CreateRoomStatus.Created, (await store.CreateMlsRoomAsync("team", Bytes(3), false, "alice", T0, Ct)).Status);
+        var commit = new NewCommit("team", "alice", Bytes(1), 0, new byte[] { 9 }, ["bob"], [], [new NewWelcome("bob", new byte[] { 7 })], T0);
+        Assert.Equal(CommitStatus.Stored, (await store.SubmitCommitAsync(commit, Ct)).Status);
+        Assert.Equal(1UL, (await store.ListRoomsAsync("bob", Ct)).Single().Epoch);
+        Assert.Single(await store.ListWelcomesAsync("bob", Ct));
+    }
+
+    [Fact]
+    public async Task Commits_through_two_nodes_for_one_epoch_have_one_winner()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        await using var node1 = await PostgresChatStore.OpenAsync(database.ConnectionString, Ct);
+        await using var node2 = await PostgresChatStore.OpenAsync(database.ConnectionString, Ct);
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            Assert.Equal(RegisterStatus.Created, await node1.RegisterUserAsync(user, Bytes(9, 32), null, T0, Ct));
+        }
+
+        await node1.CreateMlsRoomAsync("team", Bytes(3), false, "alice", T0, Ct);
+        await node1.SubmitCommitAsync(new NewCommit("team", "alice", Bytes(1), 0, new byte[] { 1 }, ["bob"], [], [], T0), Ct);
+        for (ulong epoch = 1; epoch <= 10; epoch++)
+        {
+            var e = epoch;
+            var first = Task.Run(async () => await node1.SubmitCommitAsync(new NewCommit("team", "alice", Bytes((byte)(2 * e)), e, new byte[] { 2 }, [], [], [], T0), Ct), Ct);
+            var second = Task.Run(async () => await node2.SubmitCommitAsync(new NewCommit("team", "bob", Bytes((byte)((2 * e) + 1)), e, new byte[] { 3 }, [], [], [], T0), Ct), Ct);
+            var message = Task.Run(async () => await node2.AppendMessageAsync(new NewMessage("team", "bob", Bytes((byte)(100 + e)), new byte[] { 4 }, T0), Ct), Ct);
+            var outcomes = await Task.WhenAll(first, second);
+            Assert.Equal(AppendStatus.Stored, (await message).Status);
+            Assert.Single(outcomes, o => o.Status == CommitStatus.Stored);
+            Assert.Single(outcomes, o => o.Status == CommitStatus.EpochConflict && o.Epoch == e + 1);
+        }
+
+        var log = await node1.FetchMessagesAsync("team", "alice", 0, 500, Ct);
+        Assert.Equal(Enumerable.Range(1, 21).Select(i => (ulong)i), log!.Messages.Select(m => m.Seq));
+    }
 }

@@ -635,15 +635,17 @@ public sealed class MlsRoomCipher : IRoomCipher
     }
 
     private static string WriteRosters(Dictionary<ulong, Dictionary<uint, string>> rosters) =>
-        JsonSerializer.Serialize(rosters.ToDictionary(
-            e => e.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            e => e.Value.ToDictionary(m => m.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), m => m.Value)));
+        JsonSerializer.Serialize(
+            rosters.ToDictionary(
+                e => e.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                e => e.Value.ToDictionary(m => m.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), m => m.Value)),
+            RosterJsonContext.Default.DictionaryStringDictionaryStringString);
 
     private static Dictionary<ulong, Dictionary<uint, string>> ReadRosters(string json)
     {
         try
         {
-            var raw = JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, string>>>(json) ?? [];
+            var raw = JsonSerializer.Deserialize(json, RosterJsonContext.Default.DictionaryStringDictionaryStringString) ?? [];
             return raw.ToDictionary(
                 e => ulong.Parse(e.Key, System.Globalization.CultureInfo.InvariantCulture),
                 e => e.Value.ToDictionary(m => uint.Parse(m.Key, System.Globalization.CultureInfo.InvariantCulture), m => m.Value));

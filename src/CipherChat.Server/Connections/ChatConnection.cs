@@ -18,7 +18,7 @@ namespace CipherChat.Server.Connections;
 /// Requests are handled one at a time in arrival order; replies and pushed events leave through one
 /// bounded queue drained by a writer loop, so a client that stops reading fills only its own queue.
 /// </summary>
-internal sealed class ChatConnection : IDeliveryTarget
+internal sealed partial class ChatConnection : IDeliveryTarget
 {
     private enum State
     {
@@ -187,7 +187,9 @@ internal sealed class ChatConnection : IDeliveryTarget
         var output = _transport.Output;
         try
         {
-            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            // No token on the wait: a cancellable wait allocates each time, and a connection that is
+            // cut off completes its queue, which ends the wait.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var frame))
                 {
@@ -249,6 +251,7 @@ internal sealed class ChatConnection : IDeliveryTarget
         _closing = true;
         _core.Metrics.SlowConsumer();
         ServerLog.SlowConsumer(_core.Logger, _id, _user);
+        _outbound.Writer.TryComplete();
         _abort.Cancel();
         _abortTransport();
     }
@@ -469,6 +472,11 @@ internal sealed class ChatConnection : IDeliveryTarget
                     await AckAsync(requestId, frame.Ack).ConfigureAwait(false);
                     return true;
                 default:
+                    if (await HandleMlsRequestAsync(frame).ConfigureAwait(false))
+                    {
+                        return true;
+                    }
+
                     // Hello/Register/Login again, or a frame only a server sends.
                     Refuse(ErrorCode.ProtocolViolation, "unexpected message", requestId);
                     return false;
@@ -492,7 +500,7 @@ internal sealed class ChatConnection : IDeliveryTarget
 
     private bool TryRoom(string input, ulong requestId, out string room)
     {
-        if (NameRules.TryNormalizeRoomName(input, out var name))
+        if (NameRules.TryNormalizeAnyRoomName(input, out var name))
         {
             room = name;
             return true;
@@ -512,7 +520,13 @@ internal sealed class ChatConnection : IDeliveryTarget
 
         if (request.Kind == WireRoomKind.Mls)
         {
-            Refuse(ErrorCode.UnsupportedRoomKind, "MLS rooms are not served yet", requestId);
+            Refuse(ErrorCode.UnsupportedRoomKind, "MLS rooms are created with CreateRoom and joined by being added in a commit", requestId);
+            return;
+        }
+
+        if (NameRules.IsDirectRoomName(room))
+        {
+            Refuse(ErrorCode.InvalidRoomName, "direct rooms are MLS rooms", requestId);
             return;
         }
 
@@ -553,6 +567,7 @@ internal sealed class ChatConnection : IDeliveryTarget
             return;
         }
 
+        var mls = await IsMlsMemberAsync(room).ConfigureAwait(false);
         if (!await _core.Store.LeaveRoomAsync(room, _user, CancellationToken.None).ConfigureAwait(false))
         {
             Refuse(ErrorCode.NotAMember, "you are not in this room", requestId);
@@ -560,6 +575,11 @@ internal sealed class ChatConnection : IDeliveryTarget
         }
 
         _core.Hub.UserLeft(_user, room);
+        if (mls)
+        {
+            RequestCommit(room);
+        }
+
         Reply(requestId, new Frame { LeaveRoomOk = new LeaveRoomOk { Room = room } });
     }
 
@@ -602,7 +622,8 @@ internal sealed class ChatConnection : IDeliveryTarget
             return;
         }
 
-        var message = new NewMessage(room, _user, request.ClientMessageId.ToByteArray(), request.Payload.ToByteArray(), Now);
+        // A parsed ByteString owns its bytes and never changes: no copy needed.
+        var message = new NewMessage(room, _user, request.ClientMessageId.Memory, request.Payload.Memory, Now);
         var outcome = await _core.Hub.SendAsync(message, this, CancellationToken.None).ConfigureAwait(false);
         if (outcome.Status == AppendStatus.NotAMember)
         {
@@ -683,5 +704,9 @@ internal sealed class ChatConnection : IDeliveryTarget
         Kind = summary.Kind == StoreRoomKind.Mls ? WireRoomKind.Mls : WireRoomKind.Psk,
         LastSeq = summary.LastSeq,
         ReadSeq = summary.ReadSeq,
+        GroupId = summary.Kind == StoreRoomKind.Mls ? ByteString.CopyFrom(summary.GroupId.Span) : ByteString.Empty,
+        Epoch = summary.Epoch,
+        Admin = summary.Admin,
+        AdminsOnlyMembership = summary.AdminsOnlyMembership,
     };
 }

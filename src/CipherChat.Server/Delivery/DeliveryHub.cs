@@ -15,11 +15,14 @@ namespace CipherChat.Server.Delivery;
 /// </summary>
 /// <remarks>
 /// Appends and fan-out for one room happen under that room's lock, so every connection sees a room's
-/// events in sequence order. With several nodes (an <see cref="IClusterBus"/>), a node publishes each
+/// events in sequence order. With a store that queues appends (<see cref="IQueuedAppendStore"/>, the
+/// SQLite writer) the lock is held only while the append is queued, not while the disk syncs: a
+/// room's stored messages wait in a per-stripe queue in seq order and are pushed from its head as
+/// their commits complete, so many senders share one commit and the order still holds. With several nodes (an <see cref="IClusterBus"/>), a node publishes each
 /// stored seq on the bus and pushes what other nodes stored by reading the shared log; the rest of the
 /// server does not change.
 /// </remarks>
-public sealed class DeliveryHub
+public sealed partial class DeliveryHub
 {
     private const int LockStripes = 64;
     private const int CatchUpPageSize = 256;
@@ -28,9 +31,11 @@ public sealed class DeliveryHub
     private readonly ServerMetrics _metrics;
     private readonly int _maxFrameBytes;
     private readonly SemaphoreSlim[] _roomLocks;
+    private readonly IQueuedAppendStore? _queuedStore;
+    private readonly Queue<PendingSend>[] _pending;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, HashSet<IDeliveryTarget>> _byUser = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, HashSet<IDeliveryTarget>> _byRoom = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RoomTargets> _byRoom = new(StringComparer.Ordinal);
     private readonly Dictionary<IDeliveryTarget, HashSet<string>> _roomsOf = [];
 
     // Scale-out only: the bus between nodes, the shared log it reads from, and per room the highest
@@ -63,10 +68,22 @@ public sealed class DeliveryHub
         }
 
         _roomLocks = new SemaphoreSlim[LockStripes];
+        _pending = new Queue<PendingSend>[LockStripes];
         for (var i = 0; i < LockStripes; i++)
         {
             _roomLocks[i] = new SemaphoreSlim(1, 1);
+            _pending[i] = new Queue<PendingSend>();
         }
+
+        // Queued appends keep the order only where one node assigns every seq.
+        _queuedStore = cluster is null ? store as IQueuedAppendStore : null;
+    }
+
+    /// <summary>A single-node hub whose appends go through <paramref name="queuedStore"/> (tests give it a store whose commits they control).</summary>
+    internal DeliveryHub(IChatStore store, IQueuedAppendStore queuedStore, ServerMetrics metrics, int maxFrameBytes)
+        : this(store, metrics, maxFrameBytes, null, null)
+    {
+        _queuedStore = queuedStore;
     }
 
     /// <summary>Logged-in connections right now.</summary>
@@ -94,7 +111,7 @@ public sealed class DeliveryHub
             foreach (var room in rooms)
             {
                 mine.Add(room);
-                GetOrAdd(_byRoom, room).Add(target);
+                AddToRoom(room, target);
             }
         }
     }
@@ -112,7 +129,7 @@ public sealed class DeliveryHub
 
             foreach (var room in rooms)
             {
-                RemoveFrom(_byRoom, room, target);
+                RemoveFromRoom(room, target);
             }
 
             RemoveFrom(_byUser, target.User, target);
@@ -132,7 +149,7 @@ public sealed class DeliveryHub
             foreach (var target in targets)
             {
                 _roomsOf[target].Add(room);
-                GetOrAdd(_byRoom, room).Add(target);
+                AddToRoom(room, target);
             }
         }
     }
@@ -150,7 +167,7 @@ public sealed class DeliveryHub
             foreach (var target in targets)
             {
                 _roomsOf[target].Remove(room);
-                RemoveFrom(_byRoom, room, target);
+                RemoveFromRoom(room, target);
             }
         }
     }
@@ -162,6 +179,11 @@ public sealed class DeliveryHub
     public async ValueTask<AppendOutcome> SendAsync(NewMessage message, IDeliveryTarget? origin, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (_queuedStore is not null)
+        {
+            return await SendQueuedAsync(_queuedStore, message, origin, cancellationToken).ConfigureAwait(false);
+        }
+
         var roomLock = RoomLock(message.Room);
         AppendOutcome outcome;
         await roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -191,6 +213,58 @@ public sealed class DeliveryHub
 
         _cluster.Publish(message.Room, outcome.Seq);
         return outcome;
+    }
+
+    private async ValueTask<AppendOutcome> SendQueuedAsync(IQueuedAppendStore store, NewMessage message, IDeliveryTarget? origin, CancellationToken cancellationToken)
+    {
+        var stripe = Stripe(message.Room);
+        var roomLock = _roomLocks[stripe];
+        var pending = _pending[stripe];
+        Task<AppendOutcome> stored;
+        await roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Once queued, a send completes (stored) or fails as a whole: no cancellation from here on.
+            stored = await store.QueueAppendAsync(message, CancellationToken.None).ConfigureAwait(false);
+            lock (pending)
+            {
+                pending.Enqueue(new PendingSend(stored, message, origin));
+            }
+        }
+        finally
+        {
+            roomLock.Release();
+        }
+
+        await ((Task)stored).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        PushCompleted(pending);
+        return await stored.ConfigureAwait(false);
+    }
+
+    /// <summary>Pushes the stripe's stored messages from the head of its queue, in order, while their commits are done.</summary>
+    private void PushCompleted(Queue<PendingSend> pending)
+    {
+        lock (pending)
+        {
+            while (pending.TryPeek(out var head) && head.Stored.IsCompleted)
+            {
+                pending.Dequeue();
+                if (!head.Stored.IsCompletedSuccessfully)
+                {
+                    continue;
+                }
+
+                var outcome = head.Stored.Result;
+                if (outcome.Status != AppendStatus.Stored)
+                {
+                    continue;
+                }
+
+                _metrics.MessageStored();
+                var message = head.Message;
+                FanOut(new StoredMessage(message.Room, outcome.Seq, message.Sender, outcome.ServerTime, message.ClientMessageId, message.Payload), head.Origin);
+            }
+        }
     }
 
     /// <summary>
@@ -267,8 +341,9 @@ public sealed class DeliveryHub
     /// <summary>Scale-out: the highest seq of <paramref name="room"/> this node has pushed (0 when none).</summary>
     public ulong DeliveredSeq(string room) => _delivered.GetValueOrDefault(room);
 
-    private SemaphoreSlim RoomLock(string room) =>
-        _roomLocks[(int)((uint)StringComparer.Ordinal.GetHashCode(room) % LockStripes)];
+    private SemaphoreSlim RoomLock(string room) => _roomLocks[Stripe(room)];
+
+    private static int Stripe(string room) => (int)((uint)StringComparer.Ordinal.GetHashCode(room) % LockStripes);
 
     private bool HasLocalMembers(string room)
     {
@@ -333,12 +408,13 @@ public sealed class DeliveryHub
         IDeliveryTarget[] targets;
         lock (_gate)
         {
-            if (!_byRoom.TryGetValue(message.Room, out var set) || set.Count == 0)
+            if (!_byRoom.TryGetValue(message.Room, out var room))
             {
                 return;
             }
 
-            targets = [.. set];
+            // The same array serves every message until the room's members change.
+            targets = room.Snapshot ??= [.. room.Targets];
         }
 
         // Encoded once; every recipient's queue holds the same bytes.
@@ -365,6 +441,47 @@ public sealed class DeliveryHub
             ClientMessageId = UnsafeByteOperations.UnsafeWrap(message.ClientMessageId),
             Payload = UnsafeByteOperations.UnsafeWrap(message.Payload),
         };
+    }
+
+    /// <summary>A queued append waiting for its commit, with what its fan-out needs.</summary>
+    private readonly record struct PendingSend(Task<AppendOutcome> Stored, NewMessage Message, IDeliveryTarget? Origin);
+
+    /// <summary>Under the gate: adds a connection to a room's targets.</summary>
+    private void AddToRoom(string room, IDeliveryTarget target)
+    {
+        if (!_byRoom.TryGetValue(room, out var targets))
+        {
+            targets = new RoomTargets();
+            _byRoom[room] = targets;
+        }
+
+        if (targets.Targets.Add(target))
+        {
+            targets.Snapshot = null;
+        }
+    }
+
+    /// <summary>Under the gate: removes a connection from a room's targets.</summary>
+    private void RemoveFromRoom(string room, IDeliveryTarget target)
+    {
+        if (!_byRoom.TryGetValue(room, out var targets) || !targets.Targets.Remove(target))
+        {
+            return;
+        }
+
+        targets.Snapshot = null;
+        if (targets.Targets.Count == 0)
+        {
+            _byRoom.Remove(room);
+        }
+    }
+
+    /// <summary>A room's online connections, with an array copy made once per change for fan-out.</summary>
+    private sealed class RoomTargets
+    {
+        public HashSet<IDeliveryTarget> Targets { get; } = [];
+
+        public IDeliveryTarget[]? Snapshot { get; set; }
     }
 
     private static HashSet<IDeliveryTarget> GetOrAdd(Dictionary<string, HashSet<IDeliveryTarget>> map, string key)

@@ -9,7 +9,7 @@ namespace CipherChat.Server.Storage;
 /// Methods that change state are atomic: they either happen completely or not at all, and when the
 /// returned task completes successfully the change is durable.
 /// </remarks>
-public interface IChatStore : IAsyncDisposable
+public partial interface IChatStore : IAsyncDisposable
 {
     /// <summary>The account named <paramref name="username"/>, or null.</summary>
     ValueTask<UserRecord?> FindUserAsync(string username, CancellationToken cancellationToken);
@@ -61,7 +61,7 @@ public enum RoomKind
     /// <summary>Pre-shared key: members prove the key with a key check value.</summary>
     Psk = 1,
 
-    /// <summary>An RFC 9420 group (served by a later version).</summary>
+    /// <summary>An RFC 9420 group: created with CreateRoom, joined by being added in a commit.</summary>
     Mls = 2,
 }
 
@@ -82,7 +82,20 @@ public enum JoinStatus
     KindMismatch,
 }
 
-public sealed record RoomSummary(string Name, RoomKind Kind, ulong LastSeq, ulong ReadSeq);
+public sealed record RoomSummary(string Name, RoomKind Kind, ulong LastSeq, ulong ReadSeq)
+{
+    /// <summary>MLS rooms: the group id.</summary>
+    public ReadOnlyMemory<byte> GroupId { get; init; }
+
+    /// <summary>MLS rooms: the epoch the next commit must name.</summary>
+    public ulong Epoch { get; init; }
+
+    /// <summary>MLS rooms: the user this summary was made for is an admin.</summary>
+    public bool Admin { get; init; }
+
+    /// <summary>MLS rooms: only admins may add or remove members.</summary>
+    public bool AdminsOnlyMembership { get; init; }
+}
 
 public sealed record JoinOutcome(JoinStatus Status, RoomSummary? Room)
 {

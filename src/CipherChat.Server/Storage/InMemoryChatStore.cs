@@ -7,7 +7,7 @@ namespace CipherChat.Server.Storage;
 /// contract as the durable backends (the shared contract tests run against it), but nothing survives
 /// the process.
 /// </summary>
-public sealed class InMemoryChatStore : IChatStore
+public sealed partial class InMemoryChatStore : IChatStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, UserRecord> _users = new(StringComparer.Ordinal);
@@ -90,7 +90,13 @@ public sealed class InMemoryChatStore : IChatStore
     {
         lock (_gate)
         {
-            return ValueTask.FromResult(_rooms.TryGetValue(room, out var r) && r.ReadCursors.Remove(username));
+            if (!_rooms.TryGetValue(room, out var r) || !r.ReadCursors.Remove(username))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            r.MemberLeft(username, (ulong)r.Log.Count);
+            return ValueTask.FromResult(true);
         }
     }
 
@@ -134,15 +140,17 @@ public sealed class InMemoryChatStore : IChatStore
     {
         lock (_gate)
         {
-            if (!_rooms.TryGetValue(room, out var r) || !r.ReadCursors.ContainsKey(username))
+            if (!_rooms.TryGetValue(room, out var r) || r.VisibleSeq(username) is not { } visible)
             {
                 return ValueTask.FromResult<FetchPage?>(null);
             }
 
-            var start = (int)Math.Min(afterSeq, (ulong)r.Log.Count);
-            var count = Math.Min(Math.Max(limit, 0), r.Log.Count - start);
+            // A former member of an MLS room reads up to where the membership ended.
+            var end = (int)Math.Min(visible, (ulong)r.Log.Count);
+            var start = (int)Math.Min(afterSeq, (ulong)end);
+            var count = Math.Min(Math.Max(limit, 0), end - start);
             var page = r.Log.GetRange(start, count);
-            return ValueTask.FromResult<FetchPage?>(new FetchPage(page, start + count < r.Log.Count));
+            return ValueTask.FromResult<FetchPage?>(new FetchPage(page, start + count < end));
         }
     }
 
@@ -163,7 +171,7 @@ public sealed class InMemoryChatStore : IChatStore
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
-    private sealed class Room(string name, RoomKind kind, byte[] keyCheck)
+    private sealed partial class Room(string name, RoomKind kind, byte[] keyCheck)
     {
         public string Name { get; } = name;
 
@@ -178,6 +186,12 @@ public sealed class InMemoryChatStore : IChatStore
         public Dictionary<string, StoredMessage> Dedup { get; } = new(StringComparer.Ordinal);
 
         public RoomSummary Summary(string username) =>
-            new(Name, Kind, (ulong)Log.Count, ReadCursors.GetValueOrDefault(username));
+            new(Name, Kind, (ulong)Log.Count, ReadCursors.GetValueOrDefault(username))
+            {
+                GroupId = GroupId,
+                Epoch = Epoch,
+                Admin = Admins.Contains(username),
+                AdminsOnlyMembership = AdminsOnlyMembership,
+            };
     }
 }

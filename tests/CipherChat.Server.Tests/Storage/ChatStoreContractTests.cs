@@ -5,7 +5,7 @@ using CipherChat.Server.Tests.Support;
 namespace CipherChat.Server.Tests.Storage;
 
 /// <summary>The behaviour every <see cref="IChatStore"/> backend must have. Each backend runs all of it.</summary>
-public abstract class ChatStoreContractTests : IAsyncLifetime
+public abstract partial class ChatStoreContractTests : IAsyncLifetime
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 

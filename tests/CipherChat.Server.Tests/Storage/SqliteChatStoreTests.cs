@@ -81,4 +81,37 @@ public sealed class SqliteChatStoreTests : IDisposable
         await File.WriteAllTextAsync(DatabasePath, new string('x', 4096), Ct);
         await Assert.ThrowsAsync<ChatStoreException>(async () => await SqliteChatStore.OpenAsync(_directory.Path, Ct));
     }
+
+    [Fact]
+    public async Task A_version_1_database_upgrades_to_mls_rooms_and_keeps_its_data()
+    {
+        await using (var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = connection.CreateCommand();
+            command.CommandText = SqliteSchema.Migrations[0] + """
+                CREATE TABLE schema_version (version INTEGER NOT NULL);
+                INSERT INTO schema_version (version) VALUES (1);
+                INSERT INTO users (name, public_key, created_at) VALUES ('alice', zeroblob(32), 1), ('bob', zeroblob(32), 1);
+                INSERT INTO rooms (name, kind, key_check, last_seq, created_at) VALUES ('old', 1, zeroblob(16), 1, 1);
+                INSERT INTO members (room_id, user_name, joined_at, read_seq) VALUES (1, 'alice', 1, 1);
+                INSERT INTO messages (room_id, seq, sender, client_message_id, server_time, payload) VALUES (1, 1, 'alice', zeroblob(16), 1, x'0102');
+                """;
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        await using var store = await SqliteChatStore.OpenAsync(_directory.Path, Ct);
+        Assert.Equal(SqliteSchema.LatestVersion, await store.GetSchemaVersionAsync(Ct));
+        var old = (await store.ListRoomsAsync("alice", Ct)).Single();
+        Assert.Equal(("old", RoomKind.Psk, 1UL, 1UL, 0UL, false), (old.Name, old.Kind, old.LastSeq, old.ReadSeq, old.Epoch, old.Admin));
+        Assert.Equal(new byte[] { 1, 2 }, (await store.FetchMessagesAsync("old", "alice", 0, 10, Ct))!.Messages.Single().Payload.ToArray());
+
+        var groupId = new byte[16];
+        Assert.Equal(CreateRoomStatus.Created, (await store.CreateMlsRoomAsync("team", groupId, false, "alice", now, Ct)).Status);
+        var commit = new NewCommit("team", "alice", new byte[16], 0, new byte[] { 9 }, ["bob"], [], [new NewWelcome("bob", new byte[] { 7 })], now);
+        Assert.Equal(CommitStatus.Stored, (await store.SubmitCommitAsync(commit, Ct)).Status);
+        Assert.Equal(1UL, (await store.ListRoomsAsync("bob", Ct)).Single().Epoch);
+        Assert.Single(await store.ListWelcomesAsync("bob", Ct));
+    }
 }
