@@ -24,5 +24,14 @@ internal sealed class CommandContext(string action, string? room = null, string?
     /// <summary>This account's user name, when known (for "ask them to invite YOU").</summary>
     public string? Me { get; set; }
 
+    /// <summary>Register only: protect the new keys with a passphrase chosen now.</summary>
+    public bool ChoosePassphrase { get; set; }
+
+    /// <summary>
+    /// Ask for the passphrase (when one is needed) before the command starts, not in its middle: for the
+    /// full-screen UI, which owns the terminal once it runs.
+    /// </summary>
+    public bool PassphraseFirst { get; init; }
+
     public bool IsDirectRoom => Room is { Length: > 0 } r && r[0] == '@';
 }

@@ -60,6 +60,39 @@ internal static class PassphraseSource
             : throw new ClientStateException("the two passphrases differ: nothing was registered; run the command again");
     }
 
+    /// <summary>
+    /// What the client's passphrase provider answers: the variable when set; for keys already protected,
+    /// the passphrase that opens them; for new keys with <paramref name="chooseNew"/>, a new one (asked
+    /// twice at a terminal); otherwise none.
+    /// </summary>
+    public static string? ForClient(CliEnvironment env, ClientStore store, bool chooseNew, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(store);
+        if (FromVariable(env) is { } set)
+        {
+            return set;
+        }
+
+        if (store.GetDeviceKey() is { Protection: not "none" })
+        {
+            return Unlock(env, cancellationToken);
+        }
+
+        if (!chooseNew)
+        {
+            return null;
+        }
+
+        if (env.ReadSecret is null)
+        {
+            throw new ClientStateException(
+                $"--passphrase needs a terminal to ask for it, and standard input is not one: set {PassphraseKey.EnvironmentVariable} instead");
+        }
+
+        return Choose(env, cancellationToken) ?? throw new ClientStateException("no passphrase given: nothing was registered; run the command again, or leave out --passphrase");
+    }
+
     private static string? FromVariable(CliEnvironment env) =>
         env.Variable(PassphraseKey.EnvironmentVariable) is { Length: > 0 } value ? value : null;
 }

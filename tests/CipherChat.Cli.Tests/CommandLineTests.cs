@@ -1,4 +1,3 @@
-using CipherChat.Cli.Commands;
 using CipherChat.Cli.Tests.Support;
 using CipherChat.Client.Net;
 using CipherChat.Protocol.V1;
@@ -89,12 +88,4 @@ public sealed class CommandLineTests
         Assert.Equal(CliErrors.Failure, CliErrors.Report(env, error, context));
         Assert.Contains("run 'cipherchat register' first", errors.ToString(), StringComparison.Ordinal);
     }
-
-    [Theory]
-    [InlineData("@alice+bob", "alice", "@bob")]
-    [InlineData("@alice+bob", "bob", "@alice")]
-    [InlineData("@alice+bob", "carol", "@alice+bob")]
-    [InlineData("team", "alice", "team")]
-    public void Direct_rooms_are_named_after_the_other_person(string stored, string me, string shown) =>
-        Assert.Equal(shown, CommandRunner.DisplayRoom(stored, me));
 }

@@ -20,7 +20,14 @@ internal static class CommandRunner
         try
         {
             using var store = ClientStore.Open(env.Home);
-            await using var client = new ChatClient(store, env.Time, ClientName);
+            Func<string?> passphrase = () => PassphraseSource.ForClient(env, store, context?.ChoosePassphrase ?? false, cancellationToken);
+            if (context is { PassphraseFirst: true })
+            {
+                var early = passphrase();
+                passphrase = () => early;
+            }
+
+            await using var client = new ChatClient(store, env.Time, ClientName, passphrase);
             try
             {
                 if (context is not null)
@@ -67,29 +74,6 @@ internal static class CommandRunner
         "OFF" => false,
         _ => throw new InvalidNameException($"--tls takes 'on' or 'off', not '{value}'"),
     };
-
-    /// <summary>
-    /// A room as this user calls it: the direct room "@alice+bob" is "@bob" for alice; other names are kept.
-    /// </summary>
-    public static string DisplayRoom(string room, string? me)
-    {
-        if (room.Length < 2 || room[0] != '@' || me is null)
-        {
-            return room;
-        }
-
-        var plus = room.IndexOf('+', StringComparison.Ordinal);
-        if (plus < 0)
-        {
-            return room;
-        }
-
-        var first = room[1..plus];
-        var second = room[(plus + 1)..];
-        return string.Equals(first, me, StringComparison.Ordinal) ? "@" + second
-            : string.Equals(second, me, StringComparison.Ordinal) ? "@" + first
-            : room;
-    }
 
     private static void PrintWarnings(CliEnvironment env, ChatClient client)
     {

@@ -24,7 +24,7 @@ internal static class ReadCommand
             return CommandRunner.RunAsync(env, context, async (client, ct) =>
             {
                 var name = client.ResolveRoomName(parse.GetValue(room) ?? string.Empty);
-                var shown = CommandRunner.DisplayRoom(name, context.Me);
+                var shown = client.DisplayName(name);
                 context.Room = shown;
                 var asJson = parse.GetValue(json);
                 var printAll = parse.GetValue(all);

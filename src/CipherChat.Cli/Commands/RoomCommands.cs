@@ -80,7 +80,7 @@ internal static class RoomCommands
             var user = Names.NormalizeUser(userText?.TrimStart('@'));
             context.User = user;
             var room = client.ResolveRoomName(roomText ?? string.Empty);
-            context.Room = CommandRunner.DisplayRoom(room, context.Me);
+            context.Room = client.DisplayName(room);
             await CommandRunner.LoginAsync(client, context, ct);
             await CommandRunner.EnsureRoomAsync(client, room, ct);
             var shown = CliErrors.Show(context.Room);
@@ -131,7 +131,7 @@ internal static class RoomCommands
             return CommandRunner.RunAsync(env, context, async (client, ct) =>
             {
                 var room = client.ResolveRoomName(parse.GetValue(name) ?? string.Empty);
-                context.Room = CommandRunner.DisplayRoom(room, context.Me);
+                context.Room = client.DisplayName(room);
                 await client.LeaveRoomAsync(room, ct);
                 env.Out.WriteLine($"left {CliErrors.Show(context.Room)}");
                 env.Out.Flush();
@@ -147,15 +147,14 @@ internal static class RoomCommands
         command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(env, new CommandContext("rooms"), async (client, ct) =>
         {
             var rooms = await client.ListRoomsAsync(ct);
-            var me = client.Account.Username;
             foreach (var room in rooms)
             {
                 var direct = room.Name.StartsWith('@');
-                var shown = CliErrors.Show(CommandRunner.DisplayRoom(room.Name, me));
+                var shown = CliErrors.Show(client.DisplayName(room.Name));
                 var kind = direct ? "direct" : room.Kind;
                 var note = room.HasKeyHere ? string.Empty
                     : string.Equals(room.Kind, Client.Rooms.RoomKinds.Psk, StringComparison.Ordinal) ? "  (no key on this device: join it again with --key)"
-                    : $"  (invitation not opened yet: 'cipherchat read --room {CommandRunner.DisplayRoom(room.Name, me)}' opens it)";
+                    : $"  (invitation not opened yet: 'cipherchat read --room {client.DisplayName(room.Name)}' opens it)";
                 env.Out.WriteLine($"{shown}\t{kind}\t{room.LastSeq} messages{note}");
             }
 

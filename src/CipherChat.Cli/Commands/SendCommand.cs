@@ -28,7 +28,7 @@ internal static class SendCommand
                 }
 
                 var name = client.ResolveRoomName(target);
-                context.Room = CommandRunner.DisplayRoom(name, context.Me);
+                context.Room = client.DisplayName(name);
                 await CommandRunner.EnsureRoomAsync(client, name, ct);
                 await client.SendAsync(name, message, ct);
                 return CliErrors.Success;

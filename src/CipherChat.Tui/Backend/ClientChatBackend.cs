@@ -236,23 +236,8 @@ public sealed class ClientChatBackend : IChatBackend
 
     private static bool IsDirect(string room) => room.StartsWith('@') && !room.Contains('+', StringComparison.Ordinal);
 
-    /// <summary>The room as this user names it: the stored direct room "@alice+bob" is "@bob" for alice.</summary>
-    internal static string DisplayName(string room, string me)
-    {
-        if (!room.StartsWith('@'))
-        {
-            return room;
-        }
-
-        var parts = room[1..].Split('+');
-        return parts.Length != 2 ? room
-            : parts[0] == me ? "@" + parts[1]
-            : parts[1] == me ? "@" + parts[0]
-            : room;
-    }
-
     private RoomInfo Describe(RoomRecord record) => new(
-        DisplayName(record.Name, Username),
+        _client.DisplayName(record.Name),
         record.Kind switch
         {
             RoomKinds.Psk => "shared key",
@@ -261,7 +246,7 @@ public sealed class ClientChatBackend : IChatBackend
         });
 
     private ChatMessage ToMessage(StoredMessage m) =>
-        new(m.MessageId, DisplayName(m.Room, Username), m.Sender, m.SentAt ?? m.ServerTime, m.Text, m.Text is null ? m.Error ?? "unreadable" : m.Error);
+        new(m.MessageId, _client.DisplayName(m.Room), m.Sender, m.SentAt ?? m.ServerTime, m.Text, m.Text is null ? m.Error ?? "unreadable" : m.Error);
 
     private void RaiseWarnings()
     {
