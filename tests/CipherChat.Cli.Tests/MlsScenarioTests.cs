@@ -28,6 +28,8 @@ public sealed partial class MlsScenarioTests
         var marker = "mls-marker-" + Guid.NewGuid().ToString("N")[..12];
         string Text(string what) => $"{marker} {what}";
 
+        // Dave keeps his keys encrypted with a passphrase, given to every command as a script would.
+        dave.Passphrase = "correct horse battery staple";
         foreach (var user in everyone)
         {
             Assert.Contains($"registered '{user.Name}'", await user.OkAsync("register", "--server", address, "--user", user.Name, "--tls", "off"), StringComparison.Ordinal);
@@ -56,6 +58,11 @@ public sealed partial class MlsScenarioTests
         await alice.OkAsync("send", "--room", "team", Text("welcome dave"));
         var daveLines = await ReadJsonAsync(dave, "team");
         Assert.Equal([Text("welcome dave")], daveLines.Select(l => l.GetProperty("text").GetString()));
+
+        // Without the passphrase and without a terminal to ask it on, a command stops at once and says why.
+        dave.Passphrase = null;
+        Assert.Contains("CIPHERCHAT_PASSPHRASE", await dave.FailsAsync(1, "read", "--room", "team"), StringComparison.Ordinal);
+        dave.Passphrase = "correct horse battery staple";
 
         // Bob is removed: he cannot read what follows, and cannot post any more.
         Assert.Contains("removed bob from #team", await alice.OkAsync("room", "remove", "team", "bob"), StringComparison.Ordinal);
@@ -126,6 +133,10 @@ public sealed partial class MlsScenarioTests
         }
 
         Assert.Contains(Directory.GetFiles(dave.Home, "*", SearchOption.AllDirectories), f => ContainsBytes(Encoding.UTF8.GetBytes(marker), File.ReadAllBytes(f)));
+        using (var store = dave.OpenStore())
+        {
+            Assert.NotEqual("none", store.GetDeviceKey()!.Protection);
+        }
         Assert.True(everyone.Sum(u => u.Runs) + mallory.Runs <= 50, "the scenario stays within a few dozen processes");
     }
 

@@ -90,5 +90,8 @@ internal sealed class CliProcessUser : IDisposable
         return lines[0];
     }
 
+    /// <summary>Opens this person's client state directly, for checks.</summary>
+    public CipherChat.Client.Storage.ClientStore OpenStore() => CipherChat.Client.Storage.ClientStore.Open(Home);
+
     public void Dispose() => _home.Dispose();
 }

@@ -118,8 +118,7 @@ public sealed class ClientChatBackendMlsTests : IAsyncLifetime
         await ui.InviteAsync("team", "bob", Ct);
         await bob.SyncAllAsync(Ct);
         await bob.SendAsync("team", "bob is in", Ct);
-        await ui.StartAsync(Ct);
-        var first = await ReceiveAsync(ui, m => m.Text == "bob is in", () => Task.CompletedTask);
+        var first = await ReceiveAsync(ui, m => m.Text == "bob is in", () => ui.StartAsync(Ct));
         Assert.Equal(("team", "bob"), (first.Room, first.Sender));
 
         await ui.RemoveAsync("team", "bob", Ct);
@@ -157,8 +156,7 @@ public sealed class ClientChatBackendMlsTests : IAsyncLifetime
         Assert.Equal("@bob", direct.Name);
         await aliceUi.SendAsync("@bob", "psst", Ct);
 
-        await bobUi.StartAsync(Ct);
-        var got = await ReceiveAsync(bobUi, m => m.Text == "psst", () => Task.CompletedTask);
+        var got = await ReceiveAsync(bobUi, m => m.Text == "psst", () => bobUi.StartAsync(Ct));
         Assert.Equal(("@alice", "alice"), (got.Room, got.Sender));
         Assert.Contains(bobUi.GetRooms(), r => r.Name == "@alice");
         Assert.Equal("@alice", (await bobUi.OpenDirectAsync("alice", Ct)).Name);
