@@ -102,7 +102,7 @@ public sealed class ChatViewModel : IDisposable
         _backend.Warning += OnBackendWarning;
         var now = _time.GetUtcNow();
         StatusPane.AddInfo($"Welcome to CipherChat, {_backend.Username}. Type a message and press Enter to send it to the shown room.", now);
-        StatusPane.AddInfo("/join NAME KEY joins a shared-key room (cipherchat keygen makes a key; share it out of band), /dm USER talks to one person, /help lists everything. Ctrl+Q quits.", now);
+        StatusPane.AddInfo("/create NAME makes an end-to-end encrypted room and /invite USER adds people; /dm USER talks to one person; /join NAME KEY joins a shared-key room; /help lists everything. Ctrl+Q quits.", now);
 
         var rooms = _backend.GetRooms();
         foreach (var room in rooms)
@@ -115,7 +115,7 @@ public sealed class ChatViewModel : IDisposable
             Rooms.SetRooms(rooms);
             if (initialRoom is not null && !Rooms.Activate(NormalizeRoomArgument(initialRoom)))
             {
-                Info($"You are not in the room {initialRoom}; /join it first.", isError: true);
+                Info($"You are not in the room {initialRoom}: ask a member to /invite you (or /join it with its key).", isError: true);
             }
 
             if (rooms.Count == 0)
@@ -437,7 +437,7 @@ public sealed class ChatViewModel : IDisposable
     {
         if (Rooms.Rooms.Count == 0)
         {
-            Info("You are not in any room. /join NAME KEY or /dm USER.");
+            Info("You are not in any room. /create NAME, /dm USER or /join NAME KEY.");
             return;
         }
 

@@ -82,8 +82,14 @@ public sealed class ClientChatBackendMlsTests : IAsyncLifetime
     private static async Task<ChatMessage> ReceiveAsync(ClientChatBackend backend, Func<ChatMessage, bool> match, Func<Task> action)
     {
         var seen = new TaskCompletionSource<ChatMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var other = new List<string>();
         void OnMessage(object? sender, ChatMessage m)
         {
+            lock (other)
+            {
+                other.Add($"{m.Room}/{m.Sender}: {m.Text ?? m.Error}");
+            }
+
             if (match(m))
             {
                 seen.TrySetResult(m);
@@ -95,7 +101,11 @@ public sealed class ClientChatBackendMlsTests : IAsyncLifetime
         {
             await action();
             var done = await Task.WhenAny(seen.Task, Task.Delay(TimeSpan.FromSeconds(60), Ct));
-            Assert.True(done == seen.Task, "the message did not reach the UI within 60 seconds");
+            lock (other)
+            {
+                Assert.True(done == seen.Task, $"the message did not reach {backend.Username}'s UI within 60 seconds; it saw: {string.Join(" | ", other)}");
+            }
+
             return await seen.Task;
         }
         finally
@@ -151,6 +161,7 @@ public sealed class ClientChatBackendMlsTests : IAsyncLifetime
         var bob = await UserAsync("bob");
         var aliceUi = Backend(alice);
         var bobUi = Backend(bob);
+        await aliceUi.StartAsync(Ct);
 
         var direct = await aliceUi.OpenDirectAsync("bob", Ct);
         Assert.Equal("@bob", direct.Name);
