@@ -46,6 +46,7 @@ public sealed class CommandLineTests
     [Theory]
     [InlineData("room|create|no spaces")]
     [InlineData("room|create|@bob")]
+    [InlineData("room|join|@bob|--key|cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=")]
     [InlineData("whois|Not Valid")]
     [InlineData("dm|bad name!|hi")]
     public async Task Bad_names_are_usage_errors_before_anything_else(string args)

@@ -110,7 +110,13 @@ internal static class RoomCommands
             var context = new CommandContext("join");
             return CommandRunner.RunAsync(env, context, async (client, ct) =>
             {
-                var room = Names.NormalizeRoom(parse.GetValue(name));
+                var text = parse.GetValue(name) ?? string.Empty;
+                if (text.StartsWith('@'))
+                {
+                    throw new InvalidNameException($"a direct conversation has no key to join with: start it with cipherchat dm {text[1..]} \"hello\"");
+                }
+
+                var room = Names.NormalizeRoom(text);
                 context.Room = room;
                 var result = await client.JoinPskRoomAsync(room, parse.GetValue(key)!, ct);
                 env.Out.WriteLine(result.Created ? $"created and joined #{result.Room}" : $"joined #{result.Room}");
