@@ -19,15 +19,28 @@ public sealed record JoinResult(string Room, bool Created, ulong LastSeq);
 /// <summary>The outcome of a send: the message's place in the room.</summary>
 public sealed record SendResult(string Room, string MessageId, ulong Seq, bool Duplicate);
 
-/// <summary>A room as the server lists it, with whether this device holds its key.</summary>
-public sealed record RoomSummary(string Name, string Kind, ulong LastSeq, bool HasKeyHere);
+/// <summary>
+/// A room as the server lists it, with whether this device holds its key. A direct room is named "@peer";
+/// <see cref="Epoch"/> is set for MLS rooms.
+/// </summary>
+public sealed record RoomSummary(string Name, string Kind, ulong LastSeq, bool HasKeyHere)
+{
+    /// <summary>The MLS group epoch the server reports (MLS rooms only).</summary>
+    public ulong? Epoch { get; init; }
+
+    /// <summary>Whether this user is an admin of the MLS room.</summary>
+    public bool Admin { get; init; }
+
+    /// <summary>The room's canonical name on the server ("@alice+bob" for a direct room).</summary>
+    public string ServerName { get; init; } = Name;
+}
 
 /// <summary>
 /// A CipherChat account on one device: registration, login, rooms, sending and receiving, with all
 /// state in a <see cref="ClientStore"/>. No user interface: the CLI and the terminal UI sit on it.
 /// Received messages are stored before they are acknowledged, and de-duplicated by sequence and id.
 /// </summary>
-public sealed class ChatClient : IAsyncDisposable
+public sealed partial class ChatClient : IAsyncDisposable
 {
     private const int FetchPageSize = 200;
     private const int SendAttempts = 5;
@@ -40,12 +53,20 @@ public sealed class ChatClient : IAsyncDisposable
     private readonly SemaphoreSlim _roomLock = new(1, 1);
     private ServerConnection? _connection;
 
-    public ChatClient(ClientStore store, TimeProvider? time = null, string clientName = "cipherchat")
+    /// <param name="store">The client state.</param>
+    /// <param name="time">The clock (tests use a fake one).</param>
+    /// <param name="clientName">Sent in the handshake.</param>
+    /// <param name="passphraseProvider">
+    /// Asked at most once, when a secret key is first needed, for the passphrase that encrypts secret keys at rest;
+    /// null or empty means none. Without a provider, <c>CIPHERCHAT_PASSPHRASE</c> is used when set.
+    /// </param>
+    public ChatClient(ClientStore store, TimeProvider? time = null, string clientName = "cipherchat", Func<string?>? passphraseProvider = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         Store = store;
         _time = time ?? TimeProvider.System;
         _clientName = clientName;
+        _passphraseProvider = passphraseProvider ?? (() => Environment.GetEnvironmentVariable(PassphraseKey.EnvironmentVariable));
     }
 
     public ClientStore Store { get; }
@@ -97,6 +118,7 @@ public sealed class ChatClient : IAsyncDisposable
             var registered = ExpectLoginOk(reply, name);
             Store.SaveAccount(new AccountInfo(server, tls, registered, _time.GetUtcNow()));
             _connection = connection;
+            await TopUpKeyPackagesAsync(connection, cancellationToken).ConfigureAwait(false);
             return new RegisterResult(registered, server, connection.Identity, connection.PinnedNow);
         }
         catch
@@ -137,8 +159,7 @@ public sealed class ChatClient : IAsyncDisposable
             }
 
             var account = Account;
-            var stored = Store.GetDeviceKey() ?? throw new ClientStateException("the device key is missing from the client state: register again with a new CIPHERCHAT_HOME");
-            using var identity = DeviceIdentity.FromStored(stored);
+            using var identity = DeviceIdentity.FromStored(UnlockedDeviceKey());
             var connection = await ServerConnection.OpenAsync(account.Server, account.Tls, Store, _clientName, _time, PinPolicy.Verify, cancellationToken).ConfigureAwait(false);
             try
             {
@@ -148,10 +169,21 @@ public sealed class ChatClient : IAsyncDisposable
                     cancellationToken).ConfigureAwait(false);
                 ExpectLoginOk(reply, account.Username);
                 _connection = connection;
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            try
+            {
+                await TopUpKeyPackagesAsync(connection, cancellationToken).ConfigureAwait(false);
                 return connection;
             }
             catch
             {
+                _connection = null;
                 await connection.DisposeAsync().ConfigureAwait(false);
                 throw;
             }
@@ -168,6 +200,11 @@ public sealed class ChatClient : IAsyncDisposable
     public async Task<JoinResult> JoinPskRoomAsync(string room, string keyText, CancellationToken cancellationToken = default)
     {
         var name = Names.NormalizeRoom(room);
+        if (name[0] == '@')
+        {
+            throw new InvalidNameException("a direct conversation is an MLS room: it has no shared key");
+        }
+
         ArgumentNullException.ThrowIfNull(keyText);
         using var cipher = PskRoomCipher.FromKeyText(keyText);
         string canonicalKey;
@@ -198,12 +235,20 @@ public sealed class ChatClient : IAsyncDisposable
         return new JoinResult(name, reply.JoinRoomOk.Created, reply.JoinRoomOk.Room?.LastSeq ?? 0);
     }
 
-    /// <summary>Leaves the room on the server and forgets its key here (the history stays).</summary>
+    /// <summary>
+    /// Leaves the room on the server and forgets its key here (the history stays). In an MLS room this member first
+    /// sends a proposal to remove itself, which a remaining member commits.
+    /// </summary>
     public async Task LeaveRoomAsync(string room, CancellationToken cancellationToken = default)
     {
-        var name = Names.NormalizeRoom(room);
+        var name = ResolveRoomName(room);
         var local = Store.GetRoom(name);
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        if (local is { Kind: RoomKinds.Mls })
+        {
+            await ProposeLeaveAsync(connection, name, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             var reply = await connection.RequestAsync(new Frame { LeaveRoom = new LeaveRoom { Room = name } }, cancellationToken).ConfigureAwait(false);
@@ -218,17 +263,23 @@ public sealed class ChatClient : IAsyncDisposable
         }
         catch (ServerErrorException ex) when (ex.Code == ErrorCode.NotAMember)
         {
-            throw new ClientStateException($"you are not in room '{name}'", ex);
+            throw new ClientStateException($"you are not in room '{DisplayName(name)}'", ex);
+        }
+
+        DropCipher(name);
+        if (local is { Kind: RoomKinds.Mls })
+        {
+            MlsState.RemoveRoom(name);
         }
 
         Store.RemoveRoom(name);
-        DropCipher(name);
     }
 
-    /// <summary>The rooms the server says this user is in.</summary>
+    /// <summary>The rooms the server says this user is in (invitations waiting for this device are accepted first).</summary>
     public async Task<IReadOnlyList<RoomSummary>> ListRoomsAsync(CancellationToken cancellationToken = default)
     {
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await ProcessWelcomesAsync(connection, cancellationToken).ConfigureAwait(false);
         var reply = await connection.RequestAsync(new Frame { ListRooms = new ListRooms() }, cancellationToken).ConfigureAwait(false);
         if (reply.BodyCase != Frame.BodyOneofCase.RoomList)
         {
@@ -246,7 +297,13 @@ public sealed class ChatClient : IAsyncDisposable
                 RoomKind.Mls => RoomKinds.Mls,
                 _ => "unknown",
             };
-            result.Add(new RoomSummary(name, kind, info.LastSeq, local?.PskKey is not null));
+            var hasKey = info.Kind == RoomKind.Mls ? local is { Kind: RoomKinds.Mls } && MlsState.HasRoom(name) : local?.PskKey is not null;
+            result.Add(new RoomSummary(DisplayName(name), kind, info.LastSeq, hasKey)
+            {
+                Epoch = info.Kind == RoomKind.Mls ? info.Epoch : null,
+                Admin = info.Admin,
+                ServerName = name,
+            });
         }
 
         return result;
@@ -261,12 +318,37 @@ public sealed class ChatClient : IAsyncDisposable
     public async Task<SendResult> SendAsync(string room, string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var name = Names.NormalizeRoom(room);
+        var name = ResolveRoomName(room);
+        var record = Store.GetRoom(name);
+        if (record is null)
+        {
+            // Perhaps an invitation to this MLS room is waiting, or it is a direct conversation to start.
+            var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            await ProcessWelcomesAsync(connection, cancellationToken).ConfigureAwait(false);
+            record = Store.GetRoom(name);
+            if (record is null && Names.IsDirectRoom(name, out var a, out var b))
+            {
+                return await SendDirectAsync(a == Account.Username ? b : a, text, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (record is { Kind: RoomKinds.Mls })
+        {
+            return await SendMlsAsync(name, text, cancellationToken).ConfigureAwait(false);
+        }
+
         var account = Account;
         var cipher = GetCipher(name);
         var idBytes = RandomNumberGenerator.GetBytes(ProtocolLimits.ClientMessageIdBytes);
         var messageId = Convert.ToHexStringLower(idBytes);
         var payload = cipher.Seal(new OutgoingContent(messageId, account.Username, _time.GetLocalNow(), text), _time.GetUtcNow());
+        var reply = await SendPayloadAsync(name, idBytes, payload, cancellationToken).ConfigureAwait(false);
+        return new SendResult(name, messageId, reply.Seq, reply.Duplicate);
+    }
+
+    // Sends a sealed payload, retrying transient failures with the same message id.
+    private async Task<SendOk> SendPayloadAsync(string name, byte[] idBytes, byte[] payload, CancellationToken cancellationToken)
+    {
         var frame = new Send
         {
             Room = name,
@@ -292,7 +374,7 @@ public sealed class ChatClient : IAsyncDisposable
                     throw UnexpectedReply("Send");
                 }
 
-                return new SendResult(name, messageId, reply.SendOk.Seq, reply.SendOk.Duplicate);
+                return reply.SendOk;
             }
             catch (Exception ex) when (attempt < SendAttempts && IsTransient(ex))
             {
@@ -309,12 +391,19 @@ public sealed class ChatClient : IAsyncDisposable
 
     /// <summary>
     /// Fetches the room's messages after the last acknowledged one, stores them, then acknowledges.
-    /// Returns how many new messages were stored.
+    /// In an MLS room the log is processed in order (commits change the group; an invitation waiting for this
+    /// device is accepted first). Returns how many new messages were stored.
     /// </summary>
     public async Task<int> SyncRoomAsync(string room, CancellationToken cancellationToken = default)
     {
-        var name = Names.NormalizeRoom(room);
+        var name = ResolveRoomName(room);
         var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await DrainNoticesAsync(connection, cancellationToken).ConfigureAwait(false);
+        if (Store.GetRoom(name) is null || name[0] == '@')
+        {
+            await ProcessWelcomesAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+
         await _roomLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -334,8 +423,7 @@ public sealed class ChatClient : IAsyncDisposable
     public async Task FollowAsync(string room, Func<CancellationToken, Task> onStored, Action<string>? onStatus, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onStored);
-        var name = Names.NormalizeRoom(room);
-        RequireRoom(name);
+        var name = ResolveRoomName(room);
         var delay = TimeSpan.FromMilliseconds(250);
         var connectedOnce = false;
         while (true)
@@ -349,24 +437,56 @@ public sealed class ChatClient : IAsyncDisposable
                     onStatus?.Invoke($"reconnected to {connection.Server}");
                 }
 
+                await SyncRoomAsync(name, cancellationToken).ConfigureAwait(false);
+                RequireRoom(name);
                 connectedOnce = true;
                 delay = TimeSpan.FromMilliseconds(250);
-                await SyncRoomAsync(name, cancellationToken).ConfigureAwait(false);
                 await onStored(cancellationToken).ConfigureAwait(false);
-                await foreach (var message in connection.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                Task<bool>? events = null;
+                Task<bool>? notices = null;
+                while (true)
                 {
-                    if (!string.Equals(message.Room, name, StringComparison.Ordinal))
+                    while (connection.Notices.TryRead(out var notice))
                     {
-                        continue;
+                        if (await HandleNoticeAsync(connection, notice, name, cancellationToken).ConfigureAwait(false))
+                        {
+                            await onStored(cancellationToken).ConfigureAwait(false);
+                        }
                     }
 
-                    if (await HandleEventAsync(connection, name, message, cancellationToken).ConfigureAwait(false))
+                    var stored = false;
+                    while (connection.Events.TryRead(out var message))
+                    {
+                        if (string.Equals(message.Room, name, StringComparison.Ordinal)
+                            && await HandleEventAsync(connection, name, message, cancellationToken).ConfigureAwait(false))
+                        {
+                            stored = true;
+                        }
+                    }
+
+                    if (stored)
                     {
                         await onStored(cancellationToken).ConfigureAwait(false);
                     }
-                }
 
-                throw connectionClosed(connection);
+                    // One waiter per channel at a time; the one that did not fire is kept for the next round.
+                    events ??= connection.Events.WaitToReadAsync(cancellationToken).AsTask();
+                    notices ??= connection.Notices.WaitToReadAsync(cancellationToken).AsTask();
+                    var fired = await Task.WhenAny(events, notices).ConfigureAwait(false);
+                    if (!await fired.ConfigureAwait(false))
+                    {
+                        throw connectionClosed(connection);
+                    }
+
+                    if (fired == events)
+                    {
+                        events = null;
+                    }
+                    else
+                    {
+                        notices = null;
+                    }
+                }
             }
             catch (Exception ex) when (connectedOnce && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -393,9 +513,10 @@ public sealed class ChatClient : IAsyncDisposable
                 return false;
             }
 
-            if (message.Seq != acked + 1)
+            if (message.Seq != acked + 1 || record.Kind == RoomKinds.Mls)
             {
-                // A gap: fetch what is missing (the fetch includes this message).
+                // A gap: fetch what is missing (the fetch includes this message). An MLS room always reads its log,
+                // which also commits what needs committing.
                 return await SyncLockedAsync(connection, room, cancellationToken).ConfigureAwait(false) > 0;
             }
 
@@ -412,21 +533,20 @@ public sealed class ChatClient : IAsyncDisposable
 
     private async Task<int> SyncLockedAsync(ServerConnection connection, string room, CancellationToken cancellationToken)
     {
+        var record = RequireRoom(room);
+        if (record.Kind == RoomKinds.Mls)
+        {
+            return await SyncMlsLockedAsync(connection, room, reconcile: true, cancellationToken).ConfigureAwait(false);
+        }
+
         var added = 0;
         for (var page = 0; page < 100_000; page++)
         {
-            var record = RequireRoom(room);
+            record = RequireRoom(room);
             var after = (ulong)Math.Max(0, record.LastAckedSeq);
-            var reply = await connection.RequestAsync(
-                new Frame { Fetch = new Fetch { Room = room, AfterSeq = after, Limit = FetchPageSize } },
-                cancellationToken).ConfigureAwait(false);
-            if (reply.BodyCase != Frame.BodyOneofCase.FetchResult)
-            {
-                throw UnexpectedReply("Fetch");
-            }
-
+            var reply = await FetchAsync(connection, room, after, cancellationToken).ConfigureAwait(false);
             var highest = after;
-            foreach (var message in reply.FetchResult.Messages)
+            foreach (var message in reply.Messages)
             {
                 // Oldest first and after the cursor; anything else is ignored rather than trusted.
                 if (message.Seq <= highest || !string.Equals(message.Room, room, StringComparison.Ordinal) && message.Room.Length != 0)
@@ -449,13 +569,21 @@ public sealed class ChatClient : IAsyncDisposable
                 await AckAsync(connection, room, highest, cancellationToken).ConfigureAwait(false);
             }
 
-            if (!reply.FetchResult.HasMore || highest == after)
+            if (!reply.HasMore || highest == after)
             {
                 break;
             }
         }
 
         return added;
+    }
+
+    private static async Task<FetchResult> FetchAsync(ServerConnection connection, string room, ulong after, CancellationToken cancellationToken)
+    {
+        var reply = await connection.RequestAsync(
+            new Frame { Fetch = new Fetch { Room = room, AfterSeq = after, Limit = FetchPageSize } },
+            cancellationToken).ConfigureAwait(false);
+        return reply.BodyCase == Frame.BodyOneofCase.FetchResult ? reply.FetchResult : throw UnexpectedReply("Fetch");
     }
 
     private static async Task AckAsync(ServerConnection connection, string room, ulong seq, CancellationToken cancellationToken)
@@ -473,27 +601,38 @@ public sealed class ChatClient : IAsyncDisposable
     private bool StoreMessage(string room, MessageEvent message)
     {
         var now = _time.GetUtcNow();
-        var messageId = Convert.ToHexStringLower(message.ClientMessageId.Span[..Math.Min(message.ClientMessageId.Length, 64)]);
-        var sender = Names.TryNormalizeUser(message.Sender, out var s, out _) ? s : "?";
+        var messageId = MessageIdOf(message);
+        var sender = SenderOf(message);
         var cipher = GetCipher(room);
         var opened = cipher.Open(message.Payload.Span, sender, messageId, now);
-        DateTimeOffset serverTime;
+        return Store.TryAddMessage(new StoredMessage(room, (long)message.Seq, messageId, sender, ServerTimeOf(message, now), now, opened.SentAt, opened.Text, opened.Error, false));
+    }
+
+    private static string MessageIdOf(MessageEvent message) =>
+        Convert.ToHexStringLower(message.ClientMessageId.Span[..Math.Min(message.ClientMessageId.Length, 64)]);
+
+    private static string SenderOf(MessageEvent message) =>
+        Names.TryNormalizeUser(message.Sender, out var s, out _) ? s : "?";
+
+    private static DateTimeOffset ServerTimeOf(MessageEvent message, DateTimeOffset fallback)
+    {
         try
         {
-            serverTime = DateTimeOffset.FromUnixTimeMilliseconds(message.ServerTime);
+            return DateTimeOffset.FromUnixTimeMilliseconds(message.ServerTime);
         }
         catch (ArgumentOutOfRangeException)
         {
-            serverTime = now;
+            return fallback;
         }
-
-        return Store.TryAddMessage(new StoredMessage(room, (long)message.Seq, messageId, sender, serverTime, now, opened.SentAt, opened.Text, opened.Error, false));
     }
 
     // ---- helpers ----
 
     private RoomRecord RequireRoom(string room) =>
-        Store.GetRoom(room) ?? throw new ClientStateException($"you have not joined room '{room}' on this device: run 'cipherchat room join {room} --key KEY'");
+        Store.GetRoom(room) ?? throw new ClientStateException(
+            room[0] == '@'
+                ? $"there is no direct conversation '{DisplayName(room)}' on this device yet: start it with 'cipherchat dm USER \"text\"'"
+                : $"you are not in room '{room}' on this device: create it ('cipherchat room create {room}'), ask a member to invite you, or join a shared-key room with 'cipherchat room join {room} --key KEY'");
 
     private IRoomCipher GetCipher(string room)
     {
@@ -508,7 +647,7 @@ public sealed class ChatClient : IAsyncDisposable
             IRoomCipher cipher = record.Kind switch
             {
                 RoomKinds.Psk when record.PskKey is not null => new PskRoomCipher(ParseKey(record.PskKey)),
-                RoomKinds.Mls => throw new NotYetAvailableException("MLS rooms are not available yet: they arrive in a later version"),
+                RoomKinds.Mls => LoadMlsCipher(room),
                 _ => throw new ClientStateException($"room '{room}' has no usable key on this device: join it again with --key"),
             };
             _ciphers[room] = cipher;
@@ -541,16 +680,18 @@ public sealed class ChatClient : IAsyncDisposable
 
     private DeviceIdentity LoadOrCreateIdentity()
     {
-        if (Store.GetDeviceKey() is { } stored)
+        if (Store.GetDeviceKey() is not null)
         {
-            return DeviceIdentity.FromStored(stored);
+            return DeviceIdentity.FromStored(UnlockedDeviceKey());
         }
 
         var identity = DeviceIdentity.Create();
-        if (!Store.TryAddDeviceKey(identity.ToStored(_time.GetUtcNow())))
+        var plain = identity.ToStored(_time.GetUtcNow());
+        var passphrase = Passphrase();
+        if (!Store.TryAddDeviceKey(passphrase is null ? plain : DeviceKeyProtection.Lock(plain, passphrase)))
         {
             identity.Dispose();
-            return DeviceIdentity.FromStored(Store.GetDeviceKey()!);
+            return DeviceIdentity.FromStored(UnlockedDeviceKey());
         }
 
         return identity;
@@ -603,6 +744,7 @@ public sealed class ChatClient : IAsyncDisposable
             _ciphers.Clear();
         }
 
+        DisposeSecrets();
         _connectLock.Dispose();
         _roomLock.Dispose();
     }

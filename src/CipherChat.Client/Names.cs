@@ -38,7 +38,12 @@ public static class Names
 
         if (text[0] == '@')
         {
-            error = "direct conversations (@USER) are not available yet: they arrive with MLS rooms in a later version";
+            if (TryNormalizeDirect(text, out var first, out var second, out error))
+            {
+                name = DirectRoom(first, second);
+                return true;
+            }
+
             return false;
         }
 
@@ -46,7 +51,10 @@ public static class Names
         return TryNormalizeCore(body, "room name", out name, out error);
     }
 
-    /// <summary>Normalizes a room name or throws <see cref="InvalidNameException"/> / <see cref="NotYetAvailableException"/>.</summary>
+    /// <summary>
+    /// Normalizes a room name (or a direct room "@a+b") or throws <see cref="InvalidNameException"/>; "@bob" alone
+    /// throws <see cref="NotYetAvailableException"/>, as only <c>ChatClient.ResolveRoomName</c> can resolve it.
+    /// </summary>
     public static string NormalizeRoom(string? text)
     {
         if (TryNormalizeRoom(text, out var name, out var error))
@@ -54,13 +62,69 @@ public static class Names
             return name;
         }
 
-        if (!string.IsNullOrEmpty(text) && text[0] == '@')
+        if (text is ['@', ..] && !text.Contains('+', StringComparison.Ordinal))
         {
             throw new NotYetAvailableException(error);
         }
 
         throw new InvalidNameException(error);
     }
+
+    /// <summary>The direct room of two users: "@" and the two names, sorted, joined by "+" (for example "@alice+bob").</summary>
+    public static string DirectRoom(string userA, string userB)
+    {
+        var a = NormalizeUser(userA);
+        var b = NormalizeUser(userB);
+        if (a == b)
+        {
+            throw new InvalidNameException("a direct conversation needs two different users");
+        }
+
+        return string.CompareOrdinal(a, b) < 0 ? $"@{a}+{b}" : $"@{b}+{a}";
+    }
+
+    /// <summary>True for a direct room name "@a+b"; gives its two users.</summary>
+    public static bool IsDirectRoom(string room, [NotNullWhen(true)] out string? userA, [NotNullWhen(true)] out string? userB)
+    {
+        userA = userB = null;
+        if (room is not ['@', ..] || !TryNormalizeDirect(room, out var a, out var b, out _))
+        {
+            return false;
+        }
+
+        (userA, userB) = (a, b);
+        return true;
+    }
+
+    // "@a+b" in either order; "@bob" alone needs the caller's own name (ChatClient.ResolveRoomName).
+    private static bool TryNormalizeDirect(string text, [NotNullWhen(true)] out string? first, [NotNullWhen(true)] out string? second, [NotNullWhen(false)] out string? error)
+    {
+        first = second = null;
+        var plus = text.IndexOf('+', StringComparison.Ordinal);
+        if (plus < 0)
+        {
+            // Only the client knows the user's own name (ChatClient.ResolveRoomName turns "@bob" into "@alice+bob").
+            error = $"direct conversations are not available yet in this command: '{Shorten(text)}' needs your own user name to resolve";
+            return false;
+        }
+
+        if (!TryNormalizeUser(text[1..plus], out var a, out error) || !TryNormalizeUser(text[(plus + 1)..], out var b, out error))
+        {
+            return false;
+        }
+
+        if (a == b)
+        {
+            error = "a direct conversation needs two different users";
+            return false;
+        }
+
+        (first, second) = string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a);
+        error = null;
+        return true;
+    }
+
+    private static string Shorten(string text) => text.Length <= 70 ? text : text[..70] + "...";
 
     private static bool TryNormalizeCore(string body, string what, [NotNullWhen(true)] out string? name, [NotNullWhen(false)] out string? error)
     {

@@ -30,11 +30,36 @@ public sealed class NamesTests
         Assert.Throws<InvalidNameException>(() => Names.NormalizeRoom(input));
     }
 
-    [Fact]
-    public void Direct_conversation_names_are_not_available_yet()
+    [Theory]
+    [InlineData("@alice+bob", "@alice+bob")]
+    [InlineData("@Bob+alice", "@alice+bob")]
+    [InlineData("@carol+al", "@al+carol")]
+    public void Direct_room_names_are_sorted(string input, string expected)
     {
-        var ex = Assert.Throws<NotYetAvailableException>(() => Names.NormalizeRoom("@bob"));
-        Assert.Contains("not available yet", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(expected, Names.NormalizeRoom(input));
+        Assert.True(Names.IsDirectRoom(expected, out var a, out var b));
+        Assert.Equal(expected, Names.DirectRoom(b, a));
+    }
+
+    [Fact]
+    public void A_direct_room_with_one_name_needs_the_client_to_resolve_it()
+    {
+        Assert.False(Names.TryNormalizeRoom("@bob", out _, out var error));
+        Assert.Contains("own user name", error, StringComparison.Ordinal);
+        Assert.Throws<NotYetAvailableException>(() => Names.NormalizeRoom("@bob"));
+    }
+
+    [Theory]
+    [InlineData("@bob+bob")]
+    [InlineData("@+bob")]
+    [InlineData("@a+b+c")]
+    [InlineData("@a b+c")]
+    public void Malformed_direct_room_names_are_refused(string input)
+    {
+        Assert.False(Names.TryNormalizeRoom(input, out _, out var error));
+        Assert.False(string.IsNullOrEmpty(error));
+        Assert.Throws<InvalidNameException>(() => Names.NormalizeRoom(input));
+        Assert.False(Names.IsDirectRoom(input, out _, out _));
     }
 
     [Fact]

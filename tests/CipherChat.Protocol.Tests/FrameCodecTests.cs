@@ -199,11 +199,14 @@ public class FrameCodecTests
     public void Unknown_oneof_case_is_an_unknown_message_with_the_request_id()
     {
         // request_id = 42, then field 99 (not defined in version 1) as a length-delimited value.
-        var body = BuildUnknownField(42, 99);
+        var body = BuildUnknownField(42, UnassignedFieldNumber);
         var ex = Assert.Throws<ProtocolException>(() => FrameCodec.Decode(body));
         Assert.Equal(ErrorCode.UnknownMessage, ex.Code);
         Assert.Equal(42UL, ex.RequestId);
     }
+
+    // A Frame field number far above the ones the protocol assigns, so that it stays unknown as the protocol grows.
+    private const int UnassignedFieldNumber = 1999;
 
     private static byte[] BuildUnknownField(ulong requestId, int fieldNumber)
     {
@@ -293,7 +296,7 @@ public class FrameCodecTests
     public async Task FramePipe_skips_an_unknown_message_and_reads_the_next()
     {
         var pipe = new Pipe();
-        var unknown = BuildUnknownField(5, 77);
+        var unknown = BuildUnknownField(5, UnassignedFieldNumber);
         var prefix = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(prefix, (uint)unknown.Length);
         await pipe.Writer.WriteAsync(Concat(prefix, unknown, FrameCodec.Encode(new Frame { RequestId = 6, Ping = new Ping() })), TestContext.Current.CancellationToken);

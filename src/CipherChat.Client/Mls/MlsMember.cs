@@ -24,6 +24,24 @@ public sealed class MlsRoomException : ChatClientException
     }
 }
 
+/// <summary>Proposals of other members wait in this epoch: commit them first (RFC 9420 §12.4), then send.</summary>
+public sealed class MlsCommitNeededException : ChatClientException
+{
+    public MlsCommitNeededException()
+    {
+    }
+
+    public MlsCommitNeededException(string message)
+        : base(message)
+    {
+    }
+
+    public MlsCommitNeededException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
 /// <summary>
 /// This device as an MLS member: a basic credential whose identity is the username (UTF-8), and the device's
 /// Ed25519 key as the signature key (the same 32-byte seed the server authenticates at login).

@@ -43,6 +43,7 @@ public sealed class MlsRoomCipher : IRoomCipher
     private readonly Dictionary<ulong, Dictionary<uint, string>> _rosters;
     private MlsGroup _group;
     private Pending? _pending;
+    private readonly HashSet<string> _proposedRemovals = new(StringComparer.Ordinal);
 
     private MlsRoomCipher(string room, MlsStateStore store, MlsMember member, MlsGroup group, Dictionary<ulong, Dictionary<uint, string>> rosters, Pending? pending, TimeProvider? time)
     {
@@ -175,6 +176,11 @@ public sealed class MlsRoomCipher : IRoomCipher
             Persist();
             return message;
         }
+        catch (MlsMisuseException ex) when (_group.IsActive)
+        {
+            // RFC 9420 §12.4: proposals seen in this epoch must be committed before application data is sent.
+            throw new MlsCommitNeededException("proposals of this room must be committed before a message is sent", ex);
+        }
         catch (MlsException ex)
         {
             throw new MlsRoomException("cannot encrypt for this room: " + ex.Message, ex);
@@ -189,9 +195,20 @@ public sealed class MlsRoomCipher : IRoomCipher
     /// Validates <paramref name="keyPackages"/> (encoded <c>KeyPackage</c>s fetched from the server) and prepares a
     /// commit adding them; the usernames and keys of the added members come back for pinning.
     /// </summary>
-    public MlsOutgoingCommit PrepareAdd(IReadOnlyList<byte[]> keyPackages)
+    public MlsOutgoingCommit PrepareAdd(IReadOnlyList<byte[]> keyPackages) => PrepareChange(keyPackages, [], forcePath: false);
+
+    /// <summary>Prepares a commit removing the named members.</summary>
+    public MlsOutgoingCommit PrepareRemove(IReadOnlyList<string> usernames) => PrepareChange([], usernames, forcePath: false);
+
+    /// <summary>
+    /// Prepares one commit that adds the members of <paramref name="keyPackages"/> (validated here), removes the named
+    /// members, commits the proposals received in this epoch, and carries a path when <paramref name="forcePath"/>.
+    /// </summary>
+    public MlsOutgoingCommit PrepareChange(IReadOnlyList<byte[]> keyPackages, IReadOnlyList<string> removeUsernames, bool forcePath)
     {
         ArgumentNullException.ThrowIfNull(keyPackages);
+        ArgumentNullException.ThrowIfNull(removeUsernames);
+        ThrowIfInactive();
         var now = _time.GetUtcNow();
         var decoded = new List<KeyPackage>();
         var members = Members;
@@ -218,16 +235,8 @@ public sealed class MlsRoomCipher : IRoomCipher
             decoded.Add(keyPackage);
         }
 
-        return PrepareCommit(new CommitOptions { Add = decoded });
-    }
-
-    /// <summary>Prepares a commit removing the named members.</summary>
-    public MlsOutgoingCommit PrepareRemove(IReadOnlyList<string> usernames)
-    {
-        ArgumentNullException.ThrowIfNull(usernames);
-        var members = Members;
         var leaves = new List<uint>();
-        foreach (var name in usernames)
+        foreach (var name in removeUsernames)
         {
             var user = Names.NormalizeUser(name);
             var member = members.FirstOrDefault(m => m.Username == user)
@@ -237,11 +246,17 @@ public sealed class MlsRoomCipher : IRoomCipher
                 throw new MlsRoomException("to leave a room, propose your own removal (another member commits it)");
             }
 
-            leaves.Add(member.LeafIndex);
+            if (!leaves.Contains(member.LeafIndex))
+            {
+                leaves.Add(member.LeafIndex);
+            }
         }
 
-        return PrepareCommit(new CommitOptions { Remove = leaves });
+        return PrepareCommit(new CommitOptions { Add = decoded, Remove = leaves, ForcePath = forcePath });
     }
+
+    /// <summary>Members whose removal another member proposed in this epoch (seen by this process), not yet committed.</summary>
+    public IReadOnlyCollection<string> ProposedRemovals => _proposedRemovals;
 
     /// <summary>Prepares a commit with a fresh path for this member's leaf (post-compromise security).</summary>
     public MlsOutgoingCommit PrepareUpdate() => PrepareCommit(new CommitOptions { ForcePath = true });
@@ -268,7 +283,7 @@ public sealed class MlsRoomCipher : IRoomCipher
             throw new MlsRoomException("a commit of this room is still waiting for the server's answer");
         }
 
-        var removed = options.Remove.Select(leaf => _rosters[_group.Epoch].GetValueOrDefault(leaf, "?")).ToList();
+        var rosterBefore = _rosters[_group.Epoch];
         var before = _group.Save();
         CommitResult result;
         byte[] after;
@@ -290,6 +305,10 @@ public sealed class MlsRoomCipher : IRoomCipher
                 MlsMember.UsernameOf(k.LeafNode.Credential) ?? "?",
                 k.LeafNode.SignatureKey.ToArray()))
             .ToList();
+
+        // Everyone who leaves the group with this commit, also through proposals of other members it includes.
+        var remaining = _group.Members.Select(m => MlsMember.UsernameOf(m.Leaf.Credential) ?? "?").ToHashSet(StringComparer.Ordinal);
+        var removed = rosterBefore.Values.Where(name => !remaining.Contains(name)).Distinct(StringComparer.Ordinal).ToList();
 
         // Back to the current epoch; the next one waits in the pending state.
         ReplaceGroup(Restore(before));
@@ -468,7 +487,7 @@ public sealed class MlsRoomCipher : IRoomCipher
         return received switch
         {
             ReceivedCommit commit => new MlsReceived(seq, messageId, sender, MlsReceivedKind.CommitApplied, _group.Epoch, RemovedThisMember: commit.RemovedThisMember),
-            ReceivedProposal => new MlsReceived(seq, messageId, sender, MlsReceivedKind.ProposalCached, epoch),
+            ReceivedProposal proposal => Proposed(proposal, roster, seq, messageId, sender, epoch),
             _ => new MlsReceived(seq, messageId, sender, MlsReceivedKind.Error, epoch, Error: "an unexpected MLS message"),
         };
     }
@@ -542,6 +561,16 @@ public sealed class MlsRoomCipher : IRoomCipher
         }
     }
 
+    private MlsReceived Proposed(ReceivedProposal proposal, Dictionary<uint, string> roster, long seq, string messageId, string sender, ulong epoch)
+    {
+        if (proposal.Proposal is RemoveProposal remove && roster.TryGetValue(remove.Removed, out var removed))
+        {
+            _proposedRemovals.Add(removed);
+        }
+
+        return new MlsReceived(seq, messageId, sender, MlsReceivedKind.ProposalCached, epoch);
+    }
+
     // Held messages of epochs now reached, in log order; those still ahead stay held.
     private List<MlsReceived> ReleaseHeld()
     {
@@ -585,6 +614,12 @@ public sealed class MlsRoomCipher : IRoomCipher
 
     private void RecordRoster()
     {
+        if (!_rosters.ContainsKey(_group.Epoch))
+        {
+            // A new epoch: proposals of the previous one are gone.
+            _proposedRemovals.Clear();
+        }
+
         if (!_group.IsActive)
         {
             return;

@@ -15,6 +15,12 @@ internal sealed record StoredMlsRoom(
     byte[]? PendingWelcome,
     string Rosters);
 
+/// <summary>
+/// Local facts about an MLS room beyond the group state: why it is inactive (removed), and when this member last
+/// refreshed its own leaf with a path, for the regular self-update.
+/// </summary>
+public sealed record MlsRoomMeta(string Room, string? InactiveReason, DateTimeOffset UpdatedAt, int SentSinceUpdate);
+
 /// <summary>A KeyPackage this device published, with its private keys until it is used.</summary>
 internal sealed record StoredKeyPackage(byte[] Reference, byte[] KeyPackage, byte[] InitPrivateKey, byte[] EncryptionPrivateKey, bool LastResort, DateTimeOffset CreatedAt);
 
@@ -73,9 +79,16 @@ public sealed class MlsStateStore : IDisposable
                     epoch INTEGER NOT NULL,
                     payload BLOB NOT NULL,
                     PRIMARY KEY (room, seq));
+                CREATE TABLE IF NOT EXISTS mls_room_meta (
+                    room TEXT PRIMARY KEY,
+                    inactive_reason TEXT NULL,
+                    updated_at TEXT NOT NULL,
+                    sent_since_update INTEGER NOT NULL DEFAULT 0);
                 """;
             cmd.ExecuteNonQuery();
-            return new MlsStateStore(connection, protector);
+            var store = new MlsStateStore(connection, protector);
+            store.ProtectPlainSecrets();
+            return store;
         }
         catch (SqliteException ex)
         {
@@ -142,9 +155,77 @@ public sealed class MlsStateStore : IDisposable
     {
         lock (_gate)
         {
-            using var cmd = Command("DELETE FROM mls_groups WHERE room = $r; DELETE FROM mls_held WHERE room = $r;");
+            using var cmd = Command("DELETE FROM mls_groups WHERE room = $r; DELETE FROM mls_held WHERE room = $r; DELETE FROM mls_room_meta WHERE room = $r;");
             cmd.Parameters.AddWithValue("$r", room);
             return cmd.ExecuteNonQuery() > 0;
+        }
+    }
+
+    public bool HasRoom(string room)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT COUNT(*) FROM mls_groups WHERE room = $r;");
+            cmd.Parameters.AddWithValue("$r", room);
+            return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        }
+    }
+
+    // ---- room facts ----
+
+    public MlsRoomMeta? GetMeta(string room)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("SELECT room, inactive_reason, updated_at, sent_since_update FROM mls_room_meta WHERE room = $r;");
+            cmd.Parameters.AddWithValue("$r", room);
+            using var reader = cmd.ExecuteReader();
+            return reader.Read()
+                ? new MlsRoomMeta(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), ParseTime(reader.GetString(2)), (int)Math.Min(int.MaxValue, reader.GetInt64(3)))
+                : null;
+        }
+    }
+
+    /// <summary>Records a fresh leaf for this member (joined, created, or committed with a path): active, nothing sent since.</summary>
+    public void MarkUpdated(string room, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("""
+                INSERT INTO mls_room_meta (room, inactive_reason, updated_at, sent_since_update) VALUES ($r, NULL, $t, 0)
+                ON CONFLICT (room) DO UPDATE SET inactive_reason = NULL, updated_at = excluded.updated_at, sent_since_update = 0;
+                """);
+            cmd.Parameters.AddWithValue("$r", room);
+            cmd.Parameters.AddWithValue("$t", ClientStore.FormatTime(now));
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    public void CountSent(string room)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("UPDATE mls_room_meta SET sent_since_update = sent_since_update + 1 WHERE room = $r;");
+            cmd.Parameters.AddWithValue("$r", room);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Forgets the group state (its secrets) and remembers why the room can no longer be used.</summary>
+    public void MarkInactive(string room, string reason, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var cmd = Command("""
+                DELETE FROM mls_groups WHERE room = $r;
+                DELETE FROM mls_held WHERE room = $r;
+                INSERT INTO mls_room_meta (room, inactive_reason, updated_at, sent_since_update) VALUES ($r, $why, $t, 0)
+                ON CONFLICT (room) DO UPDATE SET inactive_reason = excluded.inactive_reason;
+                """);
+            cmd.Parameters.AddWithValue("$r", room);
+            cmd.Parameters.AddWithValue("$why", reason);
+            cmd.Parameters.AddWithValue("$t", ClientStore.FormatTime(now));
+            cmd.ExecuteNonQuery();
         }
     }
 
@@ -272,6 +353,57 @@ public sealed class MlsStateStore : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
+
+    // Secrets written before a passphrase was set are encrypted as soon as one is given.
+    private void ProtectPlainSecrets()
+    {
+        if (_protector is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            foreach (var (table, key, column, purpose) in new[]
+            {
+                ("mls_groups", "room", "group_state", GroupPurpose),
+                ("mls_groups", "room", "pending_state", GroupPurpose),
+                ("mls_key_packages", "reference", "private_keys", KeyPackagePurpose),
+            })
+            {
+                var plain = new List<(object Key, byte[] Value)>();
+                using (var select = Command($"SELECT {key}, {column} FROM {table} WHERE {column} IS NOT NULL;"))
+                {
+                    select.Transaction = tx;
+                    using var reader = select.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        var value = (byte[])reader.GetValue(1);
+                        if (!PassphraseKey.IsProtected(value))
+                        {
+                            plain.Add((reader.GetValue(0), value));
+                        }
+                    }
+                }
+
+                foreach (var (rowKey, value) in plain)
+                {
+                    using var update = Command($"UPDATE {table} SET {column} = $v WHERE {key} = $k;");
+                    update.Transaction = tx;
+                    update.Parameters.AddWithValue("$v", _protector.Protect(value, purpose));
+                    update.Parameters.AddWithValue("$k", rowKey);
+                    update.ExecuteNonQuery();
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(value);
+                }
+            }
+
+            tx.Commit();
+        }
+    }
+
+    private static DateTimeOffset ParseTime(string text) =>
+        DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 
     private byte[] Seal(byte[] secret, string purpose) => _protector is null ? secret : _protector.Protect(secret, purpose);
 

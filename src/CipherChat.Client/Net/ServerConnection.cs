@@ -38,6 +38,9 @@ public sealed class ServerConnection : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<Frame>> _pending = new();
     private readonly Channel<MessageEvent> _events = Channel.CreateUnbounded<MessageEvent>(new UnboundedChannelOptions { SingleReader = true });
+
+    // Bounded: a reader that never looks at notices (a one-shot command) must not let them pile up.
+    private readonly Channel<Frame> _notices = Channel.CreateBounded<Frame>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TimeProvider _time;
     private ulong _nextRequestId;
@@ -73,6 +76,12 @@ public sealed class ServerConnection : IAsyncDisposable
 
     /// <summary>Messages the server pushes; completes (with the reason as exception) when the connection ends.</summary>
     public ChannelReader<MessageEvent> Events => _events.Reader;
+
+    /// <summary>
+    /// Other events the server pushes (MLS rooms: KeyPackagesLow, WelcomeEvent, CommitRequested); the oldest are
+    /// dropped when nobody reads them. Completes when the connection ends.
+    /// </summary>
+    public ChannelReader<Frame> Notices => _notices.Reader;
 
     /// <summary>Completes when the connection has ended.</summary>
     public Task Completion => _readLoop;
@@ -238,7 +247,7 @@ public sealed class ServerConnection : IAsyncDisposable
 
             if (reply.BodyCase == Frame.BodyOneofCase.Error)
             {
-                throw new ServerErrorException(reply.Error.Code, reply.Error.Message);
+                throw new ServerErrorException(reply.Error.Code, reply.Error.Message) { CurrentEpoch = reply.Error.CurrentEpoch };
             }
 
             return reply;
@@ -370,6 +379,11 @@ public sealed class ServerConnection : IAsyncDisposable
             case Frame.BodyOneofCase.MessageEvent:
                 _events.Writer.TryWrite(frame.MessageEvent);
                 break;
+            case Frame.BodyOneofCase.KeyPackagesLow:
+            case Frame.BodyOneofCase.WelcomeEvent:
+            case Frame.BodyOneofCase.CommitRequested:
+                _notices.Writer.TryWrite(frame);
+                break;
             case Frame.BodyOneofCase.Error:
                 // A final error before the server closes (timeout, shutting down, slow consumer...).
                 _closeReason ??= new ServerErrorException(frame.Error.Code, frame.Error.Message);
@@ -390,6 +404,7 @@ public sealed class ServerConnection : IAsyncDisposable
         }
 
         _events.Writer.TryComplete(final);
+        _notices.Writer.TryComplete(final);
         try
         {
             _shutdown.Cancel();

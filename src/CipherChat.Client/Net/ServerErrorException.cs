@@ -30,6 +30,9 @@ public sealed class ServerErrorException : ChatClientException
 
     public ErrorCode Code { get; }
 
+    /// <summary>For <see cref="ErrorCode.EpochConflict"/>: the room's current epoch as the server reported it.</summary>
+    public ulong CurrentEpoch { get; init; }
+
     /// <summary>The server's own text, with control characters removed and length capped.</summary>
     public string ServerMessage { get; } = string.Empty;
 
@@ -47,7 +50,7 @@ public sealed class ServerErrorException : ChatClientException
         ErrorCode.InvalidKey => "the server refused the device key",
         ErrorCode.InvalidRoomName => "the server refused the room name: use 1-32 characters of a-z 0-9 . _ -",
         ErrorCode.WrongRoomKey => "wrong room key: the room exists with a different key (check the key with the person who gave it to you)",
-        ErrorCode.NotAMember => "you are not a member of that room: join it with 'cipherchat room join NAME --key KEY'",
+        ErrorCode.NotAMember => "you are not a member of that room: join a shared-key room with 'cipherchat room join NAME --key KEY'; an MLS room needs an invitation from a member",
         ErrorCode.RoomKindMismatch => "that room exists as another kind of room",
         ErrorCode.UnsupportedRoomKind => "this server does not offer that kind of room yet",
         ErrorCode.MessageTooLarge => "the message is too large for this server",
@@ -57,6 +60,12 @@ public sealed class ServerErrorException : ChatClientException
         ErrorCode.Timeout => "the server closed the connection after a timeout",
         ErrorCode.SlowConsumer => "the server dropped this connection because it read too slowly",
         ErrorCode.FrameTooLarge => "the server refused a frame as too large",
+        ErrorCode.NoKeyPackage => "that user has no invitation keys (KeyPackages) on the server yet: they must log in once with a current cipherchat",
+        ErrorCode.EpochConflict => "another member changed the room at the same moment",
+        ErrorCode.NotAllowed => "the room's policy does not allow this (only admins may add or remove members, and a direct conversation never gets other members)",
+        ErrorCode.KeyPackageLimit => "the server holds as many invitation keys (KeyPackages) for you as it allows",
+        ErrorCode.InvalidKeyPackage => "the server refused an invitation key (KeyPackage) of this device",
+        ErrorCode.RoomExists => "a room with that name already exists",
         _ => $"the server reported an error ({code.ToString()}, code {((int)code).ToString(CultureInfo.InvariantCulture)}): {Sanitize(serverMessage)}",
     };
 

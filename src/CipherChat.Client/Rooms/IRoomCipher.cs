@@ -18,7 +18,7 @@ public sealed record OpenedContent(string? Text, string? Error, DateTimeOffset? 
 /// </summary>
 public interface IRoomCipher : IDisposable
 {
-    /// <summary>The kind as stored locally: "psk" (later "mls").</summary>
+    /// <summary>The kind as stored locally: "psk" or "mls".</summary>
     string Kind { get; }
 
     /// <summary>Encrypts <paramref name="content"/> into the opaque payload the server relays.</summary>

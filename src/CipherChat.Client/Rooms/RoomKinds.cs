@@ -6,6 +6,6 @@ public static class RoomKinds
     /// <summary>Pre-shared-key room: Fernet tokens made with a key shared out of band.</summary>
     public const string Psk = "psk";
 
-    /// <summary>RFC 9420 group (a later version).</summary>
+    /// <summary>RFC 9420 group (MLS room or direct conversation).</summary>
     public const string Mls = "mls";
 }

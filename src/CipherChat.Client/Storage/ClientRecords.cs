@@ -6,8 +6,8 @@ namespace CipherChat.Client.Storage;
 public sealed record AccountInfo(ServerAddress Server, bool Tls, string Username, DateTimeOffset RegisteredAt);
 
 /// <summary>
-/// The device signing key as stored. <see cref="Protection"/> is "none" today; a passphrase-encrypted
-/// form will use another value with its parameters in <see cref="ProtectionParameters"/>.
+/// The device signing key as stored. <see cref="Protection"/> is "none", or the passphrase-encrypted
+/// form of <see cref="DeviceKeyProtection"/>.
 /// </summary>
 public sealed record StoredDeviceKey(string Algorithm, byte[] PublicKey, byte[] PrivateKey, string Protection, byte[]? ProtectionParameters, DateTimeOffset CreatedAt);
 

@@ -240,6 +240,27 @@ public sealed class ClientStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Replaces the stored private key with its protected form (same public key); returns false when the stored
+    /// key is another one or already protected.
+    /// </summary>
+    public bool ProtectDeviceKey(StoredDeviceKey protectedKey)
+    {
+        ArgumentNullException.ThrowIfNull(protectedKey);
+        lock (_gate)
+        {
+            using var cmd = Command("""
+                UPDATE device_key SET private_key = $priv, protection = $prot, protection_params = $params
+                WHERE id = 1 AND public_key = $pub AND protection = 'none';
+                """);
+            cmd.Parameters.AddWithValue("$pub", protectedKey.PublicKey);
+            cmd.Parameters.AddWithValue("$priv", protectedKey.PrivateKey);
+            cmd.Parameters.AddWithValue("$prot", protectedKey.Protection);
+            cmd.Parameters.AddWithValue("$params", (object?)protectedKey.ProtectionParameters ?? DBNull.Value);
+            return cmd.ExecuteNonQuery() == 1;
+        }
+    }
+
     // ---- pinned server identities ----
 
     public string? GetPin(string endpoint)

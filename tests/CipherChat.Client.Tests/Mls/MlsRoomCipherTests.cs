@@ -41,6 +41,29 @@ public sealed class MlsRoomCipherTests : IDisposable
     }
 
     [Fact]
+    public void A_leave_proposal_must_be_committed_before_sending_and_the_commit_names_the_leaver()
+    {
+        var (alice, bob, carol) = Room3();
+        _log.Append("carol", carol.R.ProposeLeave());
+        alice.CatchUp(_log);
+        Assert.Equal(["carol"], alice.R.ProposedRemovals);
+
+        // RFC 9420 §12.4: no application message while a proposal waits.
+        Assert.Throws<MlsCommitNeededException>(() => alice.Say(_log, "too early"));
+
+        var commit = alice.CommitAndConfirm(_log, r => r.PrepareChange([], [], forcePath: false));
+        Assert.Equal(["carol"], commit.Removed);
+        Assert.Empty(alice.R.ProposedRemovals);
+        alice.Say(_log, "now it may be said");
+        bob.CatchUp(_log);
+        carol.CatchUp(_log);
+        Assert.Equal(["now it may be said"], bob.Read);
+        Assert.Empty(carol.Read);
+        Assert.False(carol.R.IsActive);
+        Assert.Equal(["alice", "bob"], bob.R.Members.Select(m => m.Username).Order());
+    }
+
+    [Fact]
     public void Removed_member_cannot_read_what_follows()
     {
         var (alice, bob, carol) = Room3();
