@@ -320,6 +320,34 @@ public sealed class MlsSecurityTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
+    public async Task Secrets_written_before_a_passphrase_was_set_are_encrypted_once_one_is_given()
+    {
+        var alice = await UserAsync("alice");
+        await alice.Client.CreateRoomAsync("later", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.False(alice.Client.SecretsProtected);
+        Assert.False(PassphraseKey.IsProtected(GroupState(alice, "later")));
+
+        await alice.RestartAsync(passphrase: "set it now");
+        await alice.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(alice.Client.SecretsProtected);
+        Assert.True(PassphraseKey.IsProtected(GroupState(alice, "later")));
+
+        await alice.RestartAsync(passphrase: "set it now");
+        await alice.Client.SendAsync("later", "still mine", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(["still mine"], alice.Texts("later"));
+    }
+
+    private static byte[] GroupState(TestUser user, string room)
+    {
+        using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(user.Home, ClientStore.FileName)};Mode=ReadOnly;Pooling=False");
+        raw.Open();
+        using var cmd = raw.CreateCommand();
+        cmd.CommandText = "SELECT group_state FROM mls_groups WHERE room = $r;";
+        cmd.Parameters.AddWithValue("$r", room);
+        return (byte[])cmd.ExecuteScalar()!;
+    }
+
+    [Fact(Timeout = Timeout)]
     public async Task The_server_database_holds_no_plaintext()
     {
         var (alice, bob, carol) = await RoomOfThreeAsync("secret");
