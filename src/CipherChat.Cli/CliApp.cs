@@ -15,8 +15,10 @@ public static class CliApp
         root.Subcommands.Add(RegisterCommand.Create(env));
         root.Subcommands.Add(RoomCommands.CreateRoom(env));
         root.Subcommands.Add(RoomCommands.CreateRooms(env));
+        root.Subcommands.Add(SendCommand.CreateDirect(env));
         root.Subcommands.Add(SendCommand.Create(env));
         root.Subcommands.Add(ReadCommand.Create(env));
+        root.Subcommands.Add(WhoisCommand.Create(env));
         root.Subcommands.Add(TrustCommand.Create(env));
         root.Subcommands.Add(ChatCommand.Create(env));
         return root;
@@ -37,7 +39,16 @@ public static class CliApp
             // "Unrecognized command 'x'" says more than "Required command was not provided".
             var error = parse.Errors.FirstOrDefault(e => parse.UnmatchedTokens.Count > 0 && e.Message.Contains(parse.UnmatchedTokens[0], StringComparison.Ordinal))
                 ?? parse.Errors[0];
-            CliErrors.Line(env, $"{error.Message} (see '{path} --help')");
+            var text = error.Message;
+            if (command != root && parse.UnmatchedTokens.Count == 0
+                && command.Arguments.FirstOrDefault(a => parse.CommandResult.GetResult(a) is not { Tokens.Count: > 0 }) is { } missing)
+            {
+                // "Required argument missing" does not say which one; the usage line does.
+                var usage = string.Join(' ', command.Arguments.Select(a => a.Name));
+                text = $"{missing.Name} is missing: {path} {usage}";
+            }
+
+            CliErrors.Line(env, $"{text} (see '{path} --help')");
             return CliErrors.Usage;
         }
 

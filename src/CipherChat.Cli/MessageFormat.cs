@@ -24,9 +24,10 @@ public static class MessageFormat
 
     /// <summary>
     /// One JSON object: id, room, seq, from (the server-authenticated sender), sent_at, server_time,
-    /// received_at, then "text" or "error". Times are ISO 8601 with offset.
+    /// received_at, then "text" or "error". Times are ISO 8601 with offset. <paramref name="room"/> is the
+    /// room as the reader names it (a direct conversation is "@USER"); the stored name by default.
     /// </summary>
-    public static string Json(StoredMessage message)
+    public static string Json(StoredMessage message, string? room = null)
     {
         ArgumentNullException.ThrowIfNull(message);
         using var buffer = new MemoryStream();
@@ -34,7 +35,7 @@ public static class MessageFormat
         {
             writer.WriteStartObject();
             writer.WriteString("id", message.MessageId);
-            writer.WriteString("room", message.Room);
+            writer.WriteString("room", room ?? message.Room);
             writer.WriteNumber("seq", message.Seq);
             writer.WriteString("from", message.Sender);
             writer.WriteString("sent_at", Iso(message.SentAt ?? message.ServerTime));

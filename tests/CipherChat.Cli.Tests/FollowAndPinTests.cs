@@ -88,9 +88,11 @@ public sealed class FollowAndPinTests
         Assert.Equal(2, badName.ExitCode);
         Assert.Single(badName.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
+        // "@bob" is a direct conversation: not a usage error, but this device has no account yet.
         var dm = await alice.RunAsync("read", "--room", "@bob");
-        Assert.Equal(2, dm.ExitCode);
-        Assert.Contains("not available yet", dm.Error, StringComparison.Ordinal);
+        Assert.Equal(1, dm.ExitCode);
+        Assert.Contains("register", dm.Error, StringComparison.Ordinal);
+        Assert.Single(dm.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
         var unknown = await alice.RunAsync("frobnicate");
         Assert.Equal(2, unknown.ExitCode);

@@ -120,7 +120,7 @@ public sealed class ScenarioTests
         Assert.DoesNotContain("#general", await bob.OkAsync("rooms"), StringComparison.Ordinal);
         var gone = await bob.RunAsync("read", "--room", "general");
         Assert.Equal(1, gone.ExitCode);
-        Assert.Contains("not joined", gone.Error, StringComparison.Ordinal);
+        Assert.Contains("you are not in room 'general'", gone.Error, StringComparison.Ordinal);
     }
 
     private static async Task<List<JsonElement>> ReadJsonAsync(CliUser user, params string[] extra)

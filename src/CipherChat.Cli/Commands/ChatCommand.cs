@@ -24,7 +24,8 @@ public static class ChatCommand
                 return Task.FromResult(CliErrors.Usage);
             }
 
-            return CommandRunner.RunAsync(env, async (client, ct) =>
+            // A passphrase prompt must come before the full-screen UI takes the terminal.
+            return CommandRunner.RunAsync(env, new CommandContext("chat") { PassphraseFirst = true }, async (client, ct) =>
             {
                 var registered = await ChatApp.RunAsync(client, parse.GetValue(room), env.Time, ct);
                 if (!registered)

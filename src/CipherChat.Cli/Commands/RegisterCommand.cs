@@ -13,12 +13,16 @@ internal static class RegisterCommand
         var invite = new Option<string?>("--invite") { Description = "An invite code, when the server registers by invitation only" };
         var tls = new Option<string>("--tls") { Description = "on (default): TLS with the certificate pinned on first use; off: plain TCP for a server started with --tls off" };
         tls.AcceptOnlyFromAmong("on", "auto", "off");
+        var passphrase = new Option<bool>("--passphrase")
+        {
+            Description = "Encrypt this device's secret keys with a passphrase, asked now (or taken from CIPHERCHAT_PASSPHRASE); later commands ask for it at a terminal or read CIPHERCHAT_PASSPHRASE",
+        };
 
         var command = new Command("register", "Create your device key and register your user name on a server (remembered for later commands)")
         {
-            server, user, invite, tls,
+            server, user, invite, tls, passphrase,
         };
-        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(env, async (client, ct) =>
+        command.SetAction((parse, cancellationToken) => CommandRunner.RunAsync(env, new CommandContext("register") { ChoosePassphrase = parse.GetValue(passphrase) }, async (client, ct) =>
         {
             var address = ServerAddress.Parse(parse.GetValue(server));
             var useTls = CommandRunner.ParseTls(parse.GetValue(tls));
@@ -32,6 +36,11 @@ internal static class RegisterCommand
             {
                 env.Out.WriteLine($"server certificate pinned on first use, SHA-256 {result.ServerIdentity}");
                 env.Out.WriteLine("check that it matches the fingerprint the server printed when it started");
+            }
+
+            if (client.SecretsProtected)
+            {
+                env.Out.WriteLine("your keys on this device are encrypted with your passphrase: commands ask for it, or read CIPHERCHAT_PASSPHRASE");
             }
 
             env.Out.Flush();

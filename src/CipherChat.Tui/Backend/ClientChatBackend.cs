@@ -46,6 +46,8 @@ public sealed class ClientChatBackend : IChatBackend
 
     public event EventHandler<EventArgs>? RoomsChanged;
 
+    public event EventHandler<string>? Warning;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _loop = Task.Run(() => FollowAllAsync(_stop.Token), CancellationToken.None);
@@ -57,12 +59,13 @@ public sealed class ClientChatBackend : IChatBackend
 
     public Task<IReadOnlyList<ChatMessage>> GetHistoryAsync(string room, CancellationToken cancellationToken)
     {
-        var stored = _client.Store.GetMessages(room, unprintedOnly: false);
+        var name = _client.ResolveRoomName(room);
+        var stored = _client.Store.GetMessages(name, unprintedOnly: false);
         lock (_shownUpTo)
         {
             if (stored.Count > 0)
             {
-                _shownUpTo[room] = Math.Max(_shownUpTo.GetValueOrDefault(room), stored[^1].Seq);
+                _shownUpTo[name] = Math.Max(_shownUpTo.GetValueOrDefault(name), stored[^1].Seq);
             }
         }
 
@@ -71,9 +74,27 @@ public sealed class ClientChatBackend : IChatBackend
 
     public async Task SendAsync(string room, string text, CancellationToken cancellationToken)
     {
-        await _client.SendAsync(room, text, cancellationToken).ConfigureAwait(false);
-        // Show the message as the server stored it, whether or not it is also pushed back to us.
-        await SyncAndPublishAsync(room, cancellationToken).ConfigureAwait(false);
+        var name = _client.ResolveRoomName(room);
+        try
+        {
+            if (IsDirect(room) && _client.Store.GetRoom(name) is null)
+            {
+                // The first message of a direct conversation creates it and invites the peer.
+                await _client.SendDirectAsync(room.TrimStart('@'), text, cancellationToken).ConfigureAwait(false);
+                RoomsChanged?.Invoke(this, EventArgs.Empty);
+            }
+            else
+            {
+                await _client.SendAsync(name, text, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Show the message as the server stored it, whether or not it is also pushed back to us.
+            await SyncAndPublishAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
     }
 
     public async Task<RoomInfo> JoinSharedKeyRoomAsync(string room, string key, CancellationToken cancellationToken)
@@ -84,31 +105,119 @@ public sealed class ClientChatBackend : IChatBackend
         return _client.Store.GetRoom(joined.Room) is { } record ? Describe(record) : new RoomInfo(joined.Room, "shared key");
     }
 
-    public Task<RoomInfo> CreateRoomAsync(string room, CancellationToken cancellationToken) =>
-        throw MlsNotYet("/create");
+    public async Task<RoomInfo> CreateRoomAsync(string room, bool adminsOnly, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var created = await _client.CreateRoomAsync(room, adminsOnly, cancellationToken).ConfigureAwait(false);
+            RoomsChanged?.Invoke(this, EventArgs.Empty);
+            return _client.Store.GetRoom(created.Room) is { } record ? Describe(record) : new RoomInfo(created.Room, "MLS");
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
+    }
 
-    public Task InviteAsync(string room, string user, CancellationToken cancellationToken) =>
-        throw MlsNotYet("/invite");
+    public async Task InviteAsync(string room, string user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var name = _client.ResolveRoomName(room);
+            await _client.InviteAsync(name, user, cancellationToken).ConfigureAwait(false);
+            await SyncAndPublishAsync(name, cancellationToken).ConfigureAwait(false);
+            RoomsChanged?.Invoke(this, EventArgs.Empty);
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
+    }
 
-    public Task RemoveAsync(string room, string user, CancellationToken cancellationToken) =>
-        throw MlsNotYet("/remove");
+    public async Task RemoveAsync(string room, string user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var name = _client.ResolveRoomName(room);
+            await _client.RemoveAsync(name, user, cancellationToken).ConfigureAwait(false);
+            await SyncAndPublishAsync(name, cancellationToken).ConfigureAwait(false);
+            RoomsChanged?.Invoke(this, EventArgs.Empty);
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
+    }
 
-    public Task<RoomInfo> OpenDirectAsync(string user, CancellationToken cancellationToken) =>
-        throw MlsNotYet("/dm");
+    /// <summary>
+    /// Shows the direct conversation with <paramref name="user"/>: one the peer already started is opened
+    /// from its pending invitation; otherwise the two-member group is created and the peer invited.
+    /// </summary>
+    public async Task<RoomInfo> OpenDirectAsync(string user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var direct = "@" + user.TrimStart('@');
+            var name = _client.ResolveRoomName(direct);
+            if (_client.Store.GetRoom(name) is null)
+            {
+                await _client.SyncAllAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_client.Store.GetRoom(name) is null)
+            {
+                await _client.CreateRoomAsync(name, adminsOnly: false, cancellationToken).ConfigureAwait(false);
+                await _client.InviteAsync(name, user.TrimStart('@'), cancellationToken).ConfigureAwait(false);
+            }
+
+            RoomsChanged?.Invoke(this, EventArgs.Empty);
+            return _client.Store.GetRoom(name) is { } record ? Describe(record) : new RoomInfo(direct, "MLS");
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
+    }
 
     public async Task LeaveAsync(string room, CancellationToken cancellationToken)
     {
-        await _client.LeaveRoomAsync(room, cancellationToken).ConfigureAwait(false);
+        var name = _client.ResolveRoomName(room);
+        try
+        {
+            await _client.LeaveRoomAsync(name, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
+
         lock (_shownUpTo)
         {
-            _shownUpTo.Remove(room);
+            _shownUpTo.Remove(name);
         }
 
         RoomsChanged?.Invoke(this, EventArgs.Empty);
     }
 
-    public Task<WhoisInfo> WhoisAsync(string user, CancellationToken cancellationToken) =>
-        throw new NotYetAvailableException("/whois shows fingerprints and safety numbers of MLS identities, which arrive with MLS rooms in a later version");
+    public async Task<WhoisInfo> WhoisAsync(string user, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var who = await _client.WhoisAsync(user.TrimStart('@'), cancellationToken).ConfigureAwait(false);
+            string? warning = null;
+            if (who.KeyChanged)
+            {
+                warning = $"THE KEY OF '{who.User}' HAS CHANGED (was {who.PreviousFingerprint ?? "another key"}, now {who.Fingerprint}): " +
+                    $"a new device, or someone impersonating {who.User}. Compare the safety number with them before trusting it.";
+            }
+
+            return new WhoisInfo(who.User, who.Fingerprint, who.SafetyNumber, who.QrText, warning);
+        }
+        finally
+        {
+            RaiseWarnings();
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -125,11 +234,10 @@ public sealed class ClientChatBackend : IChatBackend
         _stop.Dispose();
     }
 
-    private static NotYetAvailableException MlsNotYet(string command) =>
-        new($"{command} works on MLS rooms, which are not available yet; for now use a shared-key room: /join NAME KEY");
+    private static bool IsDirect(string room) => room.StartsWith('@') && !room.Contains('+', StringComparison.Ordinal);
 
-    private static RoomInfo Describe(RoomRecord record) => new(
-        record.Name,
+    private RoomInfo Describe(RoomRecord record) => new(
+        _client.DisplayName(record.Name),
         record.Kind switch
         {
             RoomKinds.Psk => "shared key",
@@ -137,8 +245,16 @@ public sealed class ClientChatBackend : IChatBackend
             _ => record.Kind,
         });
 
-    private static ChatMessage ToMessage(StoredMessage m) =>
-        new(m.MessageId, m.Room, m.Sender, m.SentAt ?? m.ServerTime, m.Text, m.Text is null ? m.Error ?? "unreadable" : m.Error);
+    private ChatMessage ToMessage(StoredMessage m) =>
+        new(m.MessageId, _client.DisplayName(m.Room), m.Sender, m.SentAt ?? m.ServerTime, m.Text, m.Text is null ? m.Error ?? "unreadable" : m.Error);
+
+    private void RaiseWarnings()
+    {
+        foreach (var warning in _client.TakeWarnings().Distinct(StringComparer.Ordinal))
+        {
+            Warning?.Invoke(this, warning);
+        }
+    }
 
     private async Task FollowAllAsync(CancellationToken ct)
     {
@@ -149,10 +265,7 @@ public sealed class ClientChatBackend : IChatBackend
             {
                 SetConnection(new ConnectionStatus(ConnectionState.Connecting));
                 var connection = await _client.ConnectAsync(ct).ConfigureAwait(false);
-                foreach (var room in _client.Store.GetRooms())
-                {
-                    await SyncAndPublishAsync(room.Name, ct).ConfigureAwait(false);
-                }
+                await CatchUpAllAsync(ct).ConfigureAwait(false);
 
                 SetConnection(new ConnectionStatus(ConnectionState.Connected));
                 retry = FirstRetry;
@@ -163,6 +276,13 @@ public sealed class ClientChatBackend : IChatBackend
                         // The client library stores, de-duplicates and acknowledges; we show what is new.
                         await SyncAndPublishAsync(message.Room, ct).ConfigureAwait(false);
                     }
+                    else
+                    {
+                        // A room this device has not opened yet, such as one we were just invited to.
+                        await CatchUpAllAsync(ct).ConfigureAwait(false);
+                    }
+
+                    RaiseWarnings();
                 }
 
                 throw new ConnectionFailedException($"the connection to {ServerDisplay} was closed");
@@ -187,9 +307,34 @@ public sealed class ClientChatBackend : IChatBackend
         }
     }
 
+    /// <summary>Opens pending invitations, syncs every room and shows what is new.</summary>
+    private async Task CatchUpAllAsync(CancellationToken ct)
+    {
+        var before = _client.Store.GetRooms().Count;
+        await _client.SyncAllAsync(ct).ConfigureAwait(false);
+        var rooms = _client.Store.GetRooms();
+        if (rooms.Count != before)
+        {
+            RoomsChanged?.Invoke(this, EventArgs.Empty);
+        }
+
+        foreach (var room in rooms)
+        {
+            PublishNew(room.Name);
+        }
+
+        RaiseWarnings();
+    }
+
     private async Task SyncAndPublishAsync(string room, CancellationToken ct)
     {
         await _client.SyncRoomAsync(room, ct).ConfigureAwait(false);
+        PublishNew(room);
+    }
+
+    /// <summary>Raises <see cref="MessageReceived"/> for the stored messages of <paramref name="room"/> not shown yet.</summary>
+    private void PublishNew(string room)
+    {
         List<StoredMessage> fresh;
         lock (_shownUpTo)
         {

@@ -23,6 +23,9 @@ public interface IChatBackend : IAsyncDisposable
     /// <summary>Raised when a room appears, disappears or its encryption status changes.</summary>
     event EventHandler<EventArgs>? RoomsChanged;
 
+    /// <summary>A loud one-line warning to show at once, such as a member whose key changed.</summary>
+    event EventHandler<string>? Warning;
+
     /// <summary>Connects, logs in and starts receiving live events; reconnects by itself afterwards.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 
@@ -36,8 +39,9 @@ public interface IChatBackend : IAsyncDisposable
     /// <summary>Joins (or opens) a pre-shared-key room with its Fernet key.</summary>
     Task<RoomInfo> JoinSharedKeyRoomAsync(string room, string key, CancellationToken cancellationToken);
 
-    /// <summary>Creates an end-to-end group room with the user as its first member.</summary>
-    Task<RoomInfo> CreateRoomAsync(string room, CancellationToken cancellationToken);
+    /// <summary>Creates an end-to-end group room with the user as its first member and admin.</summary>
+    /// <param name="adminsOnly">Only admins may add or remove members.</param>
+    Task<RoomInfo> CreateRoomAsync(string room, bool adminsOnly, CancellationToken cancellationToken);
 
     Task InviteAsync(string room, string user, CancellationToken cancellationToken);
 

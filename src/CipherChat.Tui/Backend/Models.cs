@@ -45,4 +45,6 @@ public enum ConnectionState
 public sealed record ConnectionStatus(ConnectionState State, DateTimeOffset? RetryAt = null, string? Detail = null);
 
 /// <summary>What <c>/whois</c> shows: the user's key fingerprint and the safety number shared with them.</summary>
-public sealed record WhoisInfo(string User, string Fingerprint, string? SafetyNumber);
+/// <param name="QrText">What the QR code carries; the safety number itself when null.</param>
+/// <param name="KeyChangedWarning">Set when the user's key differs from the one first seen.</param>
+public sealed record WhoisInfo(string User, string Fingerprint, string? SafetyNumber, string? QrText = null, string? KeyChangedWarning = null);

@@ -99,9 +99,10 @@ public sealed class ChatViewModel : IDisposable
         _backend.MessageReceived += OnBackendMessage;
         _backend.ConnectionChanged += OnBackendConnection;
         _backend.RoomsChanged += OnBackendRooms;
+        _backend.Warning += OnBackendWarning;
         var now = _time.GetUtcNow();
         StatusPane.AddInfo($"Welcome to CipherChat, {_backend.Username}. Type a message and press Enter to send it to the shown room.", now);
-        StatusPane.AddInfo("/join NAME KEY joins a shared-key room (cipherchat keygen makes a key; share it out of band), /dm USER talks to one person, /help lists everything. Ctrl+Q quits.", now);
+        StatusPane.AddInfo("/create NAME makes an end-to-end encrypted room and /invite USER adds people; /dm USER talks to one person; /join NAME KEY joins a shared-key room; /help lists everything. Ctrl+Q quits.", now);
 
         var rooms = _backend.GetRooms();
         foreach (var room in rooms)
@@ -114,7 +115,7 @@ public sealed class ChatViewModel : IDisposable
             Rooms.SetRooms(rooms);
             if (initialRoom is not null && !Rooms.Activate(NormalizeRoomArgument(initialRoom)))
             {
-                Info($"You are not in the room {initialRoom}; /join it first.", isError: true);
+                Info($"You are not in the room {initialRoom}: ask a member to /invite you (or /join it with its key).", isError: true);
             }
 
             if (rooms.Count == 0)
@@ -207,6 +208,7 @@ public sealed class ChatViewModel : IDisposable
         _backend.MessageReceived -= OnBackendMessage;
         _backend.ConnectionChanged -= OnBackendConnection;
         _backend.RoomsChanged -= OnBackendRooms;
+        _backend.Warning -= OnBackendWarning;
         _life.Cancel();
         _life.Dispose();
     }
@@ -280,8 +282,16 @@ public sealed class ChatViewModel : IDisposable
                 break;
             case "create":
                 {
-                    var room = await _backend.CreateRoomAsync(NormalizeRoomArgument(args[0]), ct).ConfigureAwait(false);
-                    Post(() => Entered(room, $"Created {room.Name} ({room.Encryption}). /invite USER adds people."));
+                    var adminsOnly = args.Count == 2;
+                    if (adminsOnly && !string.Equals(args[1], "--admins-only", StringComparison.OrdinalIgnoreCase))
+                    {
+                        Info($"Usage: {command.Usage} ({command.Summary})", isError: true);
+                        break;
+                    }
+
+                    var room = await _backend.CreateRoomAsync(NormalizeRoomArgument(args[0]), adminsOnly, ct).ConfigureAwait(false);
+                    var who = adminsOnly ? "Only admins (you, for now) may add or remove members." : "Any member may add or remove members.";
+                    Post(() => Entered(room, $"Created {room.Name} ({room.Encryption}). {who} /invite USER adds people."));
                     break;
                 }
 
@@ -427,7 +437,7 @@ public sealed class ChatViewModel : IDisposable
     {
         if (Rooms.Rooms.Count == 0)
         {
-            Info("You are not in any room. /join NAME KEY or /dm USER.");
+            Info("You are not in any room. /create NAME, /dm USER or /join NAME KEY.");
             return;
         }
 
@@ -468,6 +478,11 @@ public sealed class ChatViewModel : IDisposable
 
     private void ShowWhois(WhoisInfo who)
     {
+        if (who.KeyChangedWarning is not null)
+        {
+            Info(who.KeyChangedWarning, isError: true);
+        }
+
         Info($"{who.User}: key fingerprint {who.Fingerprint}");
         if (who.SafetyNumber is null)
         {
@@ -477,7 +492,7 @@ public sealed class ChatViewModel : IDisposable
 
         Info($"Safety number with {who.User}: {who.SafetyNumber}");
         Info("Compare it with theirs in person or scan the code below; if it matches, their key is really theirs.");
-        foreach (var row in QrText.Render(who.SafetyNumber))
+        foreach (var row in QrText.Render(who.QrText ?? who.SafetyNumber))
         {
             Info(row);
         }
@@ -485,6 +500,8 @@ public sealed class ChatViewModel : IDisposable
 
     private static string NormalizeRoomArgument(string name) =>
         name.StartsWith('@') ? name.ToLowerInvariant() : name.TrimStart('#').ToLowerInvariant();
+
+    private void OnBackendWarning(object? sender, string warning) => Post(() => Info(warning, isError: true));
 
     private void OnBackendMessage(object? sender, ChatMessage message) => Post(() =>
     {

@@ -31,7 +31,7 @@ public static class CommandParser
     public static readonly IReadOnlyList<CommandInfo> Commands =
     [
         new("join", "/join NAME [KEY]", "join the shared-key room NAME with its key (make one with: cipherchat keygen), or show NAME if you are in it", 1, 2, "join a shared-key room"),
-        new("create", "/create NAME", "create an end-to-end encrypted (MLS) room, with you as its first member", 1, 1, "create an MLS room"),
+        new("create", "/create NAME [--admins-only]", "create an end-to-end encrypted (MLS) room, with you as its first member and admin; --admins-only: only admins may add or remove members", 1, 2, "create an MLS room"),
         new("invite", "/invite USER", "add USER to the shown MLS room", 1, 1, "add USER to this room"),
         new("remove", "/remove USER", "remove USER from the shown MLS room", 1, 1, "remove USER from this room"),
         new("dm", "/dm USER", "open the direct conversation with USER (the room @USER)", 1, 1, "talk to USER alone"),

@@ -39,6 +39,9 @@ internal sealed class InProcessServer : IAsyncDisposable
             Data = _data.Path,
             Tls = _tls ? "auto" : "off",
             ShutdownTimeoutSeconds = 2,
+
+            // Each command is a fresh process; on a busy test machine its first login can take longer than the default 10 s.
+            HandshakeTimeoutSeconds = 60,
         };
         var store = await SqliteChatStore.OpenAsync(_data.Path);
         _server = await ChatServer.StartAsync(options, store, ownsStore: true);

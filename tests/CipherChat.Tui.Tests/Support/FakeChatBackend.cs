@@ -30,13 +30,18 @@ internal sealed class FakeChatBackend : IChatBackend
     /// <summary>When set, every call except reads fails with this message.</summary>
     public string? FailWith { get; set; }
 
-    public bool MlsAvailable { get; set; }
+    /// <summary>When set, <see cref="WhoisAsync"/> reports the user's key as changed.</summary>
+    public bool KeyChanged { get; set; }
 
     public event EventHandler<ConnectionStatus>? ConnectionChanged;
 
     public event EventHandler<ChatMessage>? MessageReceived;
 
     public event EventHandler<EventArgs>? RoomsChanged;
+
+    public event EventHandler<string>? Warning;
+
+    public void RaiseWarning(string text) => Warning?.Invoke(this, text);
 
     public void AddRoom(string name, string encryption = "shared key", params ChatMessage[] history)
     {
@@ -91,10 +96,9 @@ internal sealed class FakeChatBackend : IChatBackend
         return Task.FromResult(info);
     }
 
-    public Task<RoomInfo> CreateRoomAsync(string room, CancellationToken cancellationToken)
+    public Task<RoomInfo> CreateRoomAsync(string room, bool adminsOnly, CancellationToken cancellationToken)
     {
-        Check($"create {room}");
-        RequireMls();
+        Check(adminsOnly ? $"create {room} admins-only" : $"create {room}");
         var info = new RoomInfo(room, "MLS epoch 0, 1 member");
         _rooms.Add(info);
         return Task.FromResult(info);
@@ -103,21 +107,18 @@ internal sealed class FakeChatBackend : IChatBackend
     public Task InviteAsync(string room, string user, CancellationToken cancellationToken)
     {
         Check($"invite {room} {user}");
-        RequireMls();
         return Task.CompletedTask;
     }
 
     public Task RemoveAsync(string room, string user, CancellationToken cancellationToken)
     {
         Check($"remove {room} {user}");
-        RequireMls();
         return Task.CompletedTask;
     }
 
     public Task<RoomInfo> OpenDirectAsync(string user, CancellationToken cancellationToken)
     {
         Check($"dm {user}");
-        RequireMls();
         var info = new RoomInfo("@" + user, "MLS epoch 1, 2 members");
         _rooms.Add(info);
         return Task.FromResult(info);
@@ -133,7 +134,12 @@ internal sealed class FakeChatBackend : IChatBackend
     public Task<WhoisInfo> WhoisAsync(string user, CancellationToken cancellationToken)
     {
         Check($"whois {user}");
-        return Task.FromResult(new WhoisInfo(user, "SHA256:abcd", MlsAvailable ? "12345 67890 12345 67890 12345 67890" : null));
+        return Task.FromResult(new WhoisInfo(
+            user,
+            "SHA256:abcd",
+            "12345 67890 12345 67890 12345 67890 12345 67890 12345 67890 12345 67890",
+            "CIPHERCHAT-SN1:123456789012345678901234567890123456789012345678901234567890",
+            KeyChanged ? $"THE KEY OF '{user}' HAS CHANGED" : null));
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
@@ -144,14 +150,6 @@ internal sealed class FakeChatBackend : IChatBackend
         if (FailWith is not null)
         {
             throw new ConnectionFailedException(FailWith);
-        }
-    }
-
-    private void RequireMls()
-    {
-        if (!MlsAvailable)
-        {
-            throw new NotYetAvailableException("MLS rooms are not available in this version yet");
         }
     }
 }

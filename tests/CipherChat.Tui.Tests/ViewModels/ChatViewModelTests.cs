@@ -201,33 +201,72 @@ public sealed class ChatViewModelTests : IDisposable
     }
 
     [Theory]
-    [InlineData("/create team")]
-    [InlineData("/invite bob")]
-    [InlineData("/remove bob")]
-    [InlineData("/dm bob")]
-    public async Task Mls_commands_say_they_are_not_available_yet(string line)
+    [InlineData("/create team", "create team")]
+    [InlineData("/create #Team --admins-only", "create team admins-only")]
+    [InlineData("/invite @bob", "invite general bob")]
+    [InlineData("/remove bob", "remove general bob")]
+    [InlineData("/dm @bob", "dm bob")]
+    [InlineData("/whois bob", "whois bob")]
+    [InlineData("/leave", "leave general")]
+    public async Task Mls_commands_reach_the_backend(string line, string call)
     {
         await StartWith("general");
 
         await _vm.SubmitAsync(line);
 
+        Assert.Equal([call], _backend.Calls);
+        Assert.NotEqual(LineStyle.Error, LastRow().Style);
+    }
+
+    [Fact]
+    public async Task Create_refuses_an_unknown_second_word()
+    {
+        await StartWith("general");
+
+        await _vm.SubmitAsync("/create team everyone");
+
+        Assert.Empty(_backend.Calls);
         Assert.Equal(LineStyle.Error, LastRow().Style);
-        Assert.Contains("not available", LastRow().Text, StringComparison.Ordinal);
+        Assert.Contains("Usage: /create NAME [--admins-only]", LastRow().Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mls_refusals_are_shown_as_errors()
+    {
+        await StartWith("general");
+        _backend.FailWith = "bob has not logged in since registering: ask bob to run any cipherchat command";
+
+        await _vm.SubmitAsync("/invite bob");
+
+        Assert.Equal(LineStyle.Error, LastRow().Style);
+        Assert.Contains("bob has not logged in since registering", LastRow().Text, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Mls_commands_work_when_the_backend_has_them()
     {
-        _backend.MlsAvailable = true;
         await StartWith("general");
 
         await _vm.SubmitAsync("/create team");
         Assert.Equal("team", _vm.Rooms.Active?.Name);
         await _vm.SubmitAsync("/invite @bob");
         Assert.Contains("invite team bob", _backend.Calls);
+        Assert.Contains("Invited bob to team.", PaneText().Last(), StringComparison.Ordinal);
+        await _vm.SubmitAsync("/remove bob");
+        Assert.Contains("remove team bob", _backend.Calls);
         await _vm.SubmitAsync("/dm bob");
         Assert.Equal("@bob", _vm.Rooms.Active?.Name);
         Assert.Equal("alice@chat.test:12345 | connected | @bob: MLS epoch 1, 2 members", _vm.Status.Render(_time.GetUtcNow()));
+    }
+
+    [Fact]
+    public async Task Backend_warnings_are_shown_loudly()
+    {
+        await StartWith("general");
+
+        _backend.RaiseWarning("WARNING: THE KEY OF 'bob' HAS CHANGED");
+
+        Assert.Equal(new PaneLine("12:00 !! WARNING: THE KEY OF 'bob' HAS CHANGED", LineStyle.Error), LastRow());
     }
 
     [Fact]
@@ -297,14 +336,15 @@ public sealed class ChatViewModelTests : IDisposable
     {
         await StartWith("general");
         await _vm.SubmitAsync("/whois bob");
-        Assert.Contains(PaneText(), l => l.Contains("bob: key fingerprint SHA256:abcd", StringComparison.Ordinal));
-        Assert.Contains(PaneText(), l => l.Contains("No safety number yet", StringComparison.Ordinal));
-
-        _backend.MlsAvailable = true;
-        await _vm.SubmitAsync("/whois bob");
         var text = PaneText();
+        Assert.Contains(text, l => l.Contains("bob: key fingerprint SHA256:abcd", StringComparison.Ordinal));
         Assert.Contains(text, l => l.Contains("Safety number with bob: 12345 67890", StringComparison.Ordinal));
         Assert.Contains(text, l => l.Contains('█', StringComparison.Ordinal));
+        Assert.DoesNotContain(text, l => l.Contains("CHANGED", StringComparison.Ordinal));
+
+        _backend.KeyChanged = true;
+        await _vm.SubmitAsync("/whois bob");
+        Assert.Contains(_vm.CurrentPane.Render(200), r => r.Style == LineStyle.Error && r.Text.Contains("THE KEY OF 'bob' HAS CHANGED", StringComparison.Ordinal));
     }
 
     [Fact]
