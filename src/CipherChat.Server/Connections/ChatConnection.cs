@@ -42,6 +42,7 @@ internal sealed partial class ChatConnection : IDeliveryTarget
     private byte[] _challenge = [];
     private string _user = string.Empty;
     private volatile bool _closing;
+    private long _timeoutDeadline;
 
     public ChatConnection(ChatServerCore core, IDuplexPipe transport, string id, Action abortTransport, CancellationToken closeRequested)
     {
@@ -61,6 +62,22 @@ internal sealed partial class ChatConnection : IDeliveryTarget
     }
 
     public string User => _user;
+
+    /// <summary>When the current handshake or idle timeout expires, on <see cref="Environment.TickCount64"/>.</summary>
+    internal long TimeoutDeadline => Volatile.Read(ref _timeoutDeadline);
+
+    // Links in the server's list of connections watched for timeouts (guarded by its lock).
+    internal ChatConnection? TimeoutNext { get; set; }
+
+    internal ChatConnection? TimeoutPrevious { get; set; }
+
+    /// <summary>
+    /// Called by the timeout sweep once the deadline has passed, and at server shutdown: wakes the
+    /// read loop, which finds out why.
+    /// </summary>
+    internal void WakeRead() => _transport.Input.CancelPendingRead();
+
+    private bool ShutdownRequested => _closeRequested.IsCancellationRequested || _core.IsShuttingDown;
 
     public bool TryDeliver(ReadOnlyMemory<byte> encodedFrame)
     {
@@ -108,77 +125,108 @@ internal sealed partial class ChatConnection : IDeliveryTarget
 
             _outbound.Writer.TryComplete();
             _abort.CancelAfter(DrainTimeout);
-            await writer.ConfigureAwait(false);
-            await _transport.Input.CompleteAsync().ConfigureAwait(false);
-            _abort.Dispose();
+            try
+            {
+                await writer.ConfigureAwait(false);
+                await _transport.Input.CompleteAsync().ConfigureAwait(false);
+                _abort.Dispose();
+            }
+            finally
+            {
+                _core.Metrics.ConnectionClosed();
+                ServerLog.ConnectionClosed(_core.Logger, _id);
+            }
         }
     }
 
     private async Task ReadLoopAsync()
     {
-        using var readCts = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, _closeRequested);
-        readCts.CancelAfter(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds));
-        while (true)
+        // No per-connection timer or linked token source: the server's timeout sweep and shutdown
+        // both wake a pending read with CancelPendingRead, and the loop then looks at why.
+        SetTimeout(_options.HandshakeTimeoutSeconds);
+        _core.Timeouts.Add(this);
+        using var closeRequested = _closeRequested.UnsafeRegister(static state => ((ChatConnection)state!).WakeRead(), this);
+        if (_core.IsShuttingDown)
         {
-            Frame? frame;
-            try
+            // Shutdown began before this connection was in the list that it wakes.
+            WakeRead();
+        }
+
+        try
+        {
+            while (true)
             {
-                frame = await FramePipe.ReadFrameAsync(_transport.Input, _options.MaxFrameBytes, readCts.Token).ConfigureAwait(false);
-            }
-            catch (ProtocolException ex)
-            {
-                _core.Metrics.FrameRejected();
-                Refuse(ex.Code, ex.Message, ex.RequestId);
-                if (ex.IsFatal)
+                Frame? frame;
+                try
+                {
+                    frame = await FramePipe.ReadFrameAsync(_transport.Input, _options.MaxFrameBytes).ConfigureAwait(false);
+                }
+                catch (ProtocolException ex)
+                {
+                    _core.Metrics.FrameRejected();
+                    Refuse(ex.Code, ex.Message, ex.RequestId);
+                    if (ex.IsFatal)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+                catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+                {
+                    if (ShutdownRequested)
+                    {
+                        Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down"));
+                        return;
+                    }
+
+                    if (Environment.TickCount64 < TimeoutDeadline)
+                    {
+                        // The sweep saw an old deadline just before a frame moved it on.
+                        continue;
+                    }
+
+                    Refuse(ErrorCode.Timeout, _state == State.Ready ? "idle timeout" : "handshake timeout", 0);
+                    return;
+                }
+
+                if (frame is null)
                 {
                     return;
                 }
 
-                continue;
-            }
-            catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
-            {
-                if (_closeRequested.IsCancellationRequested)
+                if (ShutdownRequested)
                 {
-                    Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down"));
-                }
-                else
-                {
-                    Refuse(ErrorCode.Timeout, _state == State.Ready ? "idle timeout" : "handshake timeout", 0);
+                    // Read before shutdown began but not yet handled: refuse it whole.
+                    Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down", frame.RequestId));
+                    return;
                 }
 
-                return;
-            }
+                var keepOpen = _state switch
+                {
+                    State.AwaitHello => HandleHello(frame),
+                    State.AwaitAuth => await HandleAuthAsync(frame).ConfigureAwait(false),
+                    _ => await HandleRequestAsync(frame).ConfigureAwait(false),
+                };
+                if (!keepOpen)
+                {
+                    return;
+                }
 
-            if (frame is null)
-            {
-                return;
-            }
-
-            if (_closeRequested.IsCancellationRequested)
-            {
-                // Read before shutdown began but not yet handled: refuse it whole.
-                Enqueue(Frames.Error(ErrorCode.ShuttingDown, "server is shutting down", frame.RequestId));
-                return;
-            }
-
-            var keepOpen = _state switch
-            {
-                State.AwaitHello => HandleHello(frame),
-                State.AwaitAuth => await HandleAuthAsync(frame).ConfigureAwait(false),
-                _ => await HandleRequestAsync(frame).ConfigureAwait(false),
-            };
-            if (!keepOpen)
-            {
-                return;
-            }
-
-            if (_state == State.Ready)
-            {
-                readCts.CancelAfter(TimeSpan.FromSeconds(_options.IdleTimeoutSeconds));
+                if (_state == State.Ready)
+                {
+                    SetTimeout(_options.IdleTimeoutSeconds);
+                }
             }
         }
+        finally
+        {
+            _core.Timeouts.Remove(this);
+        }
     }
+
+    private void SetTimeout(double seconds) =>
+        Volatile.Write(ref _timeoutDeadline, Environment.TickCount64 + (long)Math.Ceiling(seconds * 1000));
 
     private async Task WriteLoopAsync()
     {
@@ -254,6 +302,9 @@ internal sealed partial class ChatConnection : IDeliveryTarget
         _outbound.Writer.TryComplete();
         _abort.Cancel();
         _abortTransport();
+
+        // Wake a pending read at once, whatever the transport does on abort.
+        _transport.Input.CancelPendingRead();
     }
 
     // ---- Handshake ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ namespace CipherChat.Server.Connections;
 public sealed class ChatServerCore
 {
     private int _connectionCounter;
+    private int _shuttingDown;
 
     public ChatServerCore(ChatServerOptions options, IChatStore store, ILoggerFactory? loggerFactory = null)
         : this(options, store, loggerFactory, null)
@@ -31,6 +32,7 @@ public sealed class ChatServerCore
         Metrics = new ServerMetrics();
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("CipherChat.Server");
         Hub = new DeliveryHub(store, Metrics, options.MaxFrameBytes, cluster, Logger);
+        Timeouts = new ConnectionTimeouts(options.HandshakeTimeoutSeconds, options.IdleTimeoutSeconds);
     }
 
     public ChatServerOptions Options { get; }
@@ -43,28 +45,39 @@ public sealed class ChatServerCore
 
     internal ILogger Logger { get; }
 
+    internal ConnectionTimeouts Timeouts { get; }
+
+    /// <summary>True once <see cref="BeginShutdown"/> has been called.</summary>
+    public bool IsShuttingDown => Volatile.Read(ref _shuttingDown) != 0;
+
+    /// <summary>
+    /// Tells every connection, present and future, that the server is stopping: each finishes the
+    /// request in progress and answers SHUTTING_DOWN, as when its own close is requested.
+    /// </summary>
+    public void BeginShutdown()
+    {
+        if (Interlocked.Exchange(ref _shuttingDown, 1) == 0)
+        {
+            Timeouts.WakeAll();
+        }
+    }
+
     /// <summary>
     /// Serves one connection until the peer leaves, the protocol requires closing, or
     /// <paramref name="closeRequested"/> fires (server shutdown: the request in progress is finished,
     /// then the client is told SHUTTING_DOWN). <paramref name="abort"/> must cut the transport at once;
     /// it is called for clients that stop reading.
     /// </summary>
-    public async Task RunConnectionAsync(IDuplexPipe transport, string remote, Action abort, CancellationToken closeRequested)
+    public Task RunConnectionAsync(IDuplexPipe transport, string remote, Action abort, CancellationToken closeRequested)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(abort);
         var id = "c" + Interlocked.Increment(ref _connectionCounter).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Metrics.ConnectionOpened();
         ServerLog.ConnectionOpened(Logger, id, remote);
-        try
-        {
-            var connection = new ChatConnection(this, transport, id, abort, closeRequested);
-            await connection.RunAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            Metrics.ConnectionClosed();
-            ServerLog.ConnectionClosed(Logger, id);
-        }
+
+        // Not awaited here: the connection counts itself closed when it ends, which saves an idle
+        // connection one more suspended async method.
+        return new ChatConnection(this, transport, id, abort, closeRequested).RunAsync();
     }
 }

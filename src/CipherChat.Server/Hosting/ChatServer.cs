@@ -34,18 +34,16 @@ namespace CipherChat.Server.Hosting;
 public sealed class ChatServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly CancellationTokenSource _shutdown;
     private readonly IChatStore _store;
     private readonly bool _ownsStore;
     private readonly IClusterBus? _cluster;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private ChatServer(WebApplication app, CancellationTokenSource shutdown, ChatServerCore core, IChatStore store, bool ownsStore, X509Certificate2? certificate, IPEndPoint endpoint, IPEndPoint? healthEndpoint, ILogger logger, IClusterBus? cluster)
+    private ChatServer(WebApplication app, ChatServerCore core, IChatStore store, bool ownsStore, X509Certificate2? certificate, IPEndPoint endpoint, IPEndPoint? healthEndpoint, ILogger logger, IClusterBus? cluster)
     {
         _cluster = cluster;
         _app = app;
-        _shutdown = shutdown;
         Core = core;
         _store = store;
         _ownsStore = ownsStore;
@@ -99,7 +97,6 @@ public sealed class ChatServer : IAsyncDisposable
                 : ServerCertificate.LoadPfx(options.Cert, options.CertPassword);
         }
 
-        var shutdown = new CancellationTokenSource();
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Services.AddLogging();
         builder.Services.AddSingleton(loggerFactory);
@@ -125,7 +122,7 @@ public sealed class ChatServer : IAsyncDisposable
                     });
                 }
 
-                listen.Run(connection => ServeAsync(core, connection, shutdown.Token));
+                listen.Run(connection => ServeAsync(core, connection));
             });
 
             if (healthEndpoint is not null)
@@ -158,13 +155,12 @@ public sealed class ChatServer : IAsyncDisposable
 
             await app.DisposeAsync().ConfigureAwait(false);
             certificate?.Dispose();
-            shutdown.Dispose();
             throw;
         }
 
         var bound = chatListen?.IPEndPoint ?? endpoint;
         ServerLog.Listening(logger, bound.ToString(), certificate is null ? "TCP" : "TLS");
-        return new ChatServer(app, shutdown, core, store, ownsStore, certificate, bound, healthListen?.IPEndPoint, logger, cluster);
+        return new ChatServer(app, core, store, ownsStore, certificate, bound, healthListen?.IPEndPoint, logger, cluster);
     }
 
     /// <summary>
@@ -179,7 +175,7 @@ public sealed class ChatServer : IAsyncDisposable
         }
 
         ServerLog.ShuttingDown(_logger, (int)Core.Metrics.ConnectionsOpen);
-        await _shutdown.CancelAsync().ConfigureAwait(false);
+        Core.BeginShutdown();
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         grace.CancelAfter(TimeSpan.FromSeconds(Core.Options.ShutdownTimeoutSeconds));
         try
@@ -200,7 +196,6 @@ public sealed class ChatServer : IAsyncDisposable
             }
 
             Certificate?.Dispose();
-            _shutdown.Dispose();
             ServerLog.Stopped(_logger);
         }
     }
@@ -250,11 +245,12 @@ public sealed class ChatServer : IAsyncDisposable
         return result;
     }
 
-    private static async Task ServeAsync(ChatServerCore core, ConnectionContext connection, CancellationToken shutdown)
+    // Not async and no linked token source: the server's own shutdown reaches every connection
+    // through ChatServerCore.BeginShutdown, so a connection holds only Kestrel's close-request token.
+    private static Task ServeAsync(ChatServerCore core, ConnectionContext connection)
     {
         var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        using var close = CancellationTokenSource.CreateLinkedTokenSource(closeRequested, shutdown);
-        await core.RunConnectionAsync(connection.Transport, connection.RemoteEndPoint?.ToString() ?? "unknown", connection.Abort, close.Token).ConfigureAwait(false);
+        return core.RunConnectionAsync(connection.Transport, connection.RemoteEndPoint?.ToString() ?? "unknown", connection.Abort, closeRequested);
     }
 
     private static Task ServeHealthAsync(ChatServerCore core, HttpContext context)
