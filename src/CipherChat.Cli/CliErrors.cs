@@ -35,6 +35,8 @@ public static class CliErrors
             ChatClientException => (Failure, exception.Message),
             FernetException => (Usage, "the room key is not a Fernet key: it must be the 44 characters printed by 'cipherchat keygen'"),
             SqliteException sql => (Failure, $"the client state in '{env.Home}' could not be used: {sql.Message}"),
+            IOException { InnerException: System.Net.Sockets.SocketException } =>
+                (Failure, $"the connection to the server broke ({exception.InnerException.Message.TrimEnd('.')}): try again; if it keeps happening, check that the server is running"),
             UnauthorizedAccessException or IOException => (Failure, exception.Message),
             CryptographicException => (Failure, "a cryptographic operation failed"),
             OperationCanceledException => (Interrupted, "interrupted"),

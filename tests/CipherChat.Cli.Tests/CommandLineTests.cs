@@ -89,4 +89,16 @@ public sealed class CommandLineTests
         Assert.Equal(CliErrors.Failure, CliErrors.Report(env, error, context));
         Assert.Contains("run 'cipherchat register' first", errors.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_broken_connection_is_one_line_that_says_so()
+    {
+        using var errors = new StringWriter();
+        var env = new CliEnvironment("home", TextWriter.Null, errors, TimeProvider.System);
+        var broken = new IOException("Unable to write data to the transport connection: Broken pipe.", new System.Net.Sockets.SocketException(32));
+        Assert.Equal(CliErrors.Failure, CliErrors.Report(env, broken));
+        var line = Assert.Single(errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("cipherchat: the connection to the server broke (", line, StringComparison.Ordinal);
+        Assert.Contains("try again", line, StringComparison.Ordinal);
+    }
 }
