@@ -12,7 +12,9 @@ namespace CipherChat.Server.Redis;
 /// <summary>
 /// <see cref="IClusterBus"/> over Redis pub/sub. A node publishes "seq:room" after storing a message;
 /// every node (itself included, which it ignores) hears it and pushes the new messages to its own
-/// connections, reading them from the shared database.
+/// connections, reading them from the shared database. A membership change (an MLS commit, a member
+/// leaving) is published as "members:seq:room" (seq 0 without a commit), and every node moves its
+/// connections in or out of the room as the database has it.
 /// </summary>
 /// <remarks>
 /// Notifications carry no payload: PostgreSQL is the one source of truth and a node must read the
@@ -30,7 +32,9 @@ public sealed class RedisClusterBus : IClusterBus
     private readonly RedisClusterOptions _options;
     private readonly RedisChannel _channel;
     private readonly ILogger _logger;
-    private readonly Channel<(string Room, ulong Seq)> _incoming;
+    private const string MembershipPrefix = "members:";
+
+    private readonly Channel<Notification> _incoming;
     private readonly Channel<bool> _catchUpRequests = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private DeliveryHub? _hub;
@@ -44,7 +48,7 @@ public sealed class RedisClusterBus : IClusterBus
         _options = options;
         _channel = RedisChannel.Literal(options.Channel);
         _logger = logger;
-        _incoming = Channel.CreateBounded<(string, ulong)>(new BoundedChannelOptions(QueueCapacity)
+        _incoming = Channel.CreateBounded<Notification>(new BoundedChannelOptions(QueueCapacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -131,6 +135,19 @@ public sealed class RedisClusterBus : IClusterBus
         }
     }
 
+    public void PublishMembership(string room, ulong commitSeq)
+    {
+        try
+        {
+            var value = MembershipPrefix + commitSeq.ToString(CultureInfo.InvariantCulture) + ":" + room;
+            _redis.GetSubscriber().Publish(_channel, value, CommandFlags.FireAndForget);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            RedisLog.PublishFailed(_logger, ex);
+        }
+    }
+
     /// <summary>Asks for a comparison of every local room with the database now.</summary>
     public void RequestCatchUp() => _catchUpRequests.Writer.TryWrite(true);
 
@@ -152,7 +169,23 @@ public sealed class RedisClusterBus : IClusterBus
     }
 
     /// <summary>Parses "seq:room"; false for anything else (Redis is shared infrastructure, not trusted input).</summary>
-    internal static bool TryParse(ReadOnlySpan<byte> value, out string room, out ulong seq)
+    internal static bool TryParse(ReadOnlySpan<byte> value, out string room, out ulong seq) =>
+        TryParseSeqAndRoom(value, allowZero: false, out room, out seq);
+
+    /// <summary>Parses "members:seq:room", seq 0 meaning "no commit"; false for anything else.</summary>
+    internal static bool TryParseMembership(ReadOnlySpan<byte> value, out string room, out ulong commitSeq)
+    {
+        if (!value.StartsWith("members:"u8))
+        {
+            room = string.Empty;
+            commitSeq = 0;
+            return false;
+        }
+
+        return TryParseSeqAndRoom(value[MembershipPrefix.Length..], allowZero: true, out room, out commitSeq);
+    }
+
+    private static bool TryParseSeqAndRoom(ReadOnlySpan<byte> value, bool allowZero, out string room, out ulong seq)
     {
         room = string.Empty;
         seq = 0;
@@ -162,7 +195,7 @@ public sealed class RedisClusterBus : IClusterBus
             return false;
         }
 
-        if (!ulong.TryParse(value[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out seq) || seq == 0)
+        if (!ulong.TryParse(value[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out seq) || (seq == 0 && !allowZero))
         {
             return false;
         }
@@ -188,15 +221,37 @@ public sealed class RedisClusterBus : IClusterBus
 
     private void OnNotification(RedisChannel channel, RedisValue value)
     {
-        if (!value.HasValue || !TryParse(((ReadOnlyMemory<byte>)value).Span, out var room, out var seq))
+        Notification notification;
+        if (!value.HasValue)
         {
             RedisLog.Malformed(_logger);
             return;
         }
 
-        if (!_incoming.Writer.TryWrite((room, seq)))
+        var bytes = ((ReadOnlyMemory<byte>)value).Span;
+        if (TryParse(bytes, out var room, out var seq))
         {
-            // The queue is full: the periodic comparison delivers what this notification would have.
+            notification = new Notification(Membership: false, room, seq);
+        }
+        else if (TryParseMembership(bytes, out room, out seq))
+        {
+            notification = new Notification(Membership: true, room, seq);
+        }
+        else
+        {
+            RedisLog.Malformed(_logger);
+            return;
+        }
+
+        if (!_incoming.Writer.TryWrite(notification))
+        {
+            // The queue is full: the periodic comparison delivers what this notification would have
+            // (not a membership change: that waits for the affected clients to log in again).
+            if (notification.Membership)
+            {
+                RedisLog.MembershipDropped(_logger);
+            }
+
             RequestCatchUp();
         }
     }
@@ -214,11 +269,18 @@ public sealed class RedisClusterBus : IClusterBus
     {
         try
         {
-            await foreach (var (room, seq) in _incoming.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var (membership, room, seq) in _incoming.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 try
                 {
-                    await hub.CatchUpAsync(room, seq, cancellationToken).ConfigureAwait(false);
+                    if (membership)
+                    {
+                        await hub.MembershipChangedAsync(room, seq, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await hub.CatchUpAsync(room, seq, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -268,4 +330,7 @@ public sealed class RedisClusterBus : IClusterBus
             // Stopping.
         }
     }
+
+    /// <summary>A parsed notification: new messages up to Seq, or a membership change through the commit at Seq.</summary>
+    private readonly record struct Notification(bool Membership, string Room, ulong Seq);
 }

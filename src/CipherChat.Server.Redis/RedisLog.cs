@@ -25,4 +25,7 @@ internal static partial class RedisLog
 
     [LoggerMessage(EventId = 206, Level = LogLevel.Warning, Message = "Ignored a malformed fan-out notification")]
     public static partial void Malformed(ILogger logger);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Warning, Message = "Dropped a membership notification (queue full); affected connections are corrected when they log in again")]
+    public static partial void MembershipDropped(ILogger logger);
 }

@@ -43,6 +43,9 @@ public sealed partial class DeliveryHub
     private readonly IClusterBus? _cluster;
     private readonly IRoomLog? _log;
     private readonly ConcurrentDictionary<string, ulong> _delivered = new(StringComparer.Ordinal);
+
+    // Scale-out only: per room the highest commit seq whose membership change this node has applied.
+    private readonly ConcurrentDictionary<string, ulong> _membershipApplied = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
 
     public DeliveryHub(IChatStore store, ServerMetrics metrics, int maxFrameBytes)
@@ -154,8 +157,18 @@ public sealed partial class DeliveryHub
         }
     }
 
-    /// <summary>Unsubscribes every online connection of <paramref name="user"/> from <paramref name="room"/>.</summary>
+    /// <summary>
+    /// <paramref name="user"/> left <paramref name="room"/>: unsubscribes the user's connections here
+    /// and, with several nodes, has the other nodes unsubscribe theirs.
+    /// </summary>
     public void UserLeft(string user, string room)
+    {
+        Unsubscribe(user, room);
+        _cluster?.PublishMembership(room, 0);
+    }
+
+    /// <summary>Unsubscribes every online connection of <paramref name="user"/> on this node from <paramref name="room"/>.</summary>
+    private void Unsubscribe(string user, string room)
     {
         lock (_gate)
         {

@@ -17,4 +17,13 @@ public interface IClusterBus : IAsyncDisposable
     /// never throws: the message is already stored, and a lost notification only delays delivery.
     /// </summary>
     void Publish(string room, ulong seq);
+
+    /// <summary>
+    /// Announces that who belongs to <paramref name="room"/> changed: through the commit stored at
+    /// <paramref name="commitSeq"/>, or without a commit (0) when a member left. Every other node then
+    /// pushes the room up to that commit, moves its connections in or out of the room and pushes the
+    /// added users' Welcomes (<see cref="DeliveryHub.MembershipChangedAsync"/>). Returns at once and never
+    /// throws; a lost announcement is repaired only when the affected clients log in again.
+    /// </summary>
+    void PublishMembership(string room, ulong commitSeq);
 }
