@@ -176,6 +176,20 @@ public sealed class MlsSecurityTests : IAsyncLifetime
         await aliceThere.Client.SyncRoomAsync("pair", cancellationToken: TestContext.Current.CancellationToken);
         var warnings = aliceThere.Client.TakeWarnings();
         Assert.Contains(warnings, w => w.Contains("THE KEY OF 'bob' HAS CHANGED", StringComparison.Ordinal));
+
+        // Accepting needs the fingerprint alice compared: another one (here the old key's) is refused and
+        // changes nothing; the new one pins the key and the warning stops.
+        await Assert.ThrowsAsync<ChatClientException>(() => aliceThere.Client.AcceptPeerKeyAsync("bob", first.Fingerprint, TestContext.Current.CancellationToken));
+        Assert.True((await aliceThere.Client.WhoisAsync("bob", cancellationToken: TestContext.Current.CancellationToken)).KeyChanged);
+        aliceThere.Client.TakeWarnings();
+        var accepted = await aliceThere.Client.AcceptPeerKeyAsync("bob", changed.Fingerprint.ToLowerInvariant().Replace(" ", string.Empty, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        Assert.False(accepted.KeyChanged);
+        Assert.Equal(changed.Fingerprint, accepted.Fingerprint);
+        Assert.Empty(aliceThere.Client.TakeWarnings());
+        await newBob.Client.SendAsync("pair", "and again", cancellationToken: TestContext.Current.CancellationToken);
+        await aliceThere.Client.SyncRoomAsync("pair", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(aliceThere.Client.TakeWarnings(), w => w.Contains("HAS CHANGED", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<ChatClientException>(() => aliceThere.Client.AcceptPeerKeyAsync("bob", changed.Fingerprint, TestContext.Current.CancellationToken));
     }
 
     [Fact(Timeout = Timeout)]
