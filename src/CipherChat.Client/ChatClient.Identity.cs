@@ -93,6 +93,71 @@ public sealed partial class ChatClient
         return new WhoisResult(target, SafetyNumber.Fingerprint(key), SafetyNumber.Format(digits), changed, previous, SafetyNumberQr.Payload(digits), firstSeen);
     }
 
+    /// <summary>
+    /// Pins <paramref name="user"/>'s changed key after the two of you compared the new safety number; the warning
+    /// about them stops. <paramref name="fingerprint"/> is the new key's fingerprint as <see cref="WhoisAsync"/> showed
+    /// it (spaces and case do not matter): the key is accepted only if it is still the one the server presents now,
+    /// so a key swapped again between the comparison and this call is not accepted by mistake.
+    /// </summary>
+    public async Task<WhoisResult> AcceptPeerKeyAsync(string user, string fingerprint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fingerprint);
+        var target = Names.NormalizeUser(user);
+        if (target == Account.Username)
+        {
+            throw new ChatClientException("your own key is not pinned: there is nothing to accept");
+        }
+
+        var connection = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var key = await LookupKeyAsync(connection, target, cancellationToken).ConfigureAwait(false);
+        var presented = SafetyNumber.Fingerprint(key);
+        if (!string.Equals(CompactFingerprint(presented), CompactFingerprint(fingerprint), StringComparison.Ordinal))
+        {
+            throw new ChatClientException(
+                $"'{target}' now presents the key {presented}, not the one you gave: run 'cipherchat whois {target}', compare the safety number again, then accept the fingerprint it shows");
+        }
+
+        if (Peers.Get(target)?.ChangedTo is null)
+        {
+            throw new ChatClientException($"the key of '{target}' has not changed since it was pinned: there is nothing to accept");
+        }
+
+        if (!Peers.Accept(target, key, _time.GetUtcNow()))
+        {
+            throw new ChatClientException($"the key of '{target}' changed again while accepting: run 'cipherchat whois {target}' and compare once more");
+        }
+
+        ForgetWarningsAbout(target);
+        return await WhoisAsync(target, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string CompactFingerprint(string text) =>
+        string.Concat(text.Where(c => !char.IsWhiteSpace(c))).ToUpperInvariant();
+
+    // The warnings queued about a user whose new key was just accepted are no longer true.
+    private void ForgetWarningsAbout(string user)
+    {
+        var marker = $"'{user}'";
+        lock (_warned)
+        {
+            var keep = new List<string>();
+            while (_warnings.TryDequeue(out var warning))
+            {
+                if (!warning.Contains("HAS CHANGED", StringComparison.Ordinal) || !warning.Contains(marker, StringComparison.Ordinal))
+                {
+                    keep.Add(warning);
+                }
+            }
+
+            foreach (var warning in keep)
+            {
+                _warnings.Enqueue(warning);
+            }
+
+            _warned.RemoveWhere(w => !keep.Contains(w));
+        }
+    }
+
     // LookupUser, then the pin: a changed key keeps the old pin and adds a warning.
     private async Task<byte[]> LookupKeyAsync(ServerConnection connection, string user, CancellationToken cancellationToken)
     {

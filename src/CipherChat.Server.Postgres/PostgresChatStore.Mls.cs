@@ -179,51 +179,28 @@ public sealed partial class PostgresChatStore
             }
 
             var mayChangeOthers = !adminsOnly || role == AdminRole;
-            foreach (var user in commit.Added)
-            {
-                await using var exists = new NpgsqlCommand("SELECT 1 FROM users WHERE name = @user;", connection, transaction);
-                exists.Parameters.AddWithValue("user", user);
-                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
-                {
-                    return (Refused(CommitStatus.UnknownUser, user), false);
-                }
-
-                if (await RoleAsync(connection, transaction, roomId, user, cancellationToken).ConfigureAwait(false) is not null)
-                {
-                    return (Refused(CommitStatus.AlreadyMember, user), false);
-                }
-
-                if (!mayChangeOthers)
-                {
-                    return (Refused(CommitStatus.NotAllowed, user), false);
-                }
-            }
-
             var removedMembers = new List<string>();
-            foreach (var user in commit.Removed)
-            {
-                var member = await RoleAsync(connection, transaction, roomId, user, cancellationToken).ConfigureAwait(false) is not null;
-                if (!member)
+            var refused = await MlsMembershipRules.CheckAsync(
+                commit,
+                mayChangeOthers,
+                async user =>
+                {
+                    await using var exists = new NpgsqlCommand("SELECT 1 FROM users WHERE name = @user;", connection, transaction);
+                    exists.Parameters.AddWithValue("user", user);
+                    return await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+                },
+                async user => await RoleAsync(connection, transaction, roomId, user, cancellationToken).ConfigureAwait(false) is not null,
+                async user =>
                 {
                     await using var former = new NpgsqlCommand("SELECT 1 FROM former_members WHERE room_id = @room AND user_name = @user;", connection, transaction);
                     former.Parameters.AddWithValue("room", roomId);
                     former.Parameters.AddWithValue("user", user);
-                    if (await former.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
-                    {
-                        return (Refused(CommitStatus.NotRemovable, user), false);
-                    }
-                }
-
-                // Removing oneself, or a user whose membership already ended, is always allowed.
-                if (member && user != commit.Sender && !mayChangeOthers)
-                {
-                    return (Refused(CommitStatus.NotAllowed, user), false);
-                }
-
-                if (member)
-                {
-                    removedMembers.Add(user);
-                }
+                    return await former.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not null;
+                },
+                removedMembers).ConfigureAwait(false);
+            if (refused is not null)
+            {
+                return (refused, false);
             }
 
             // RFC 9420 leaves ordering to the delivery service: one commit per epoch, decided here.
@@ -370,7 +347,7 @@ public sealed partial class PostgresChatStore
 
     // ---- Helpers -----------------------------------------------------------------------------
 
-    private static CommitOutcome Refused(CommitStatus status, string? user = null) => new(status, 0, 0, default, user);
+    private static CommitOutcome Refused(CommitStatus status, string? user = null) => MlsMembershipRules.Refused(status, user);
 
     private static RoomSummary ReadSummary(NpgsqlDataReader reader) =>
         new(reader.GetString(0), (RoomKind)reader.GetInt16(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3))

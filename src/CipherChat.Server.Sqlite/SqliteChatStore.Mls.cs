@@ -149,44 +149,18 @@ public sealed partial class SqliteChatStore
             }
 
             var mayChangeOthers = !adminsOnly || role == AdminRole;
-            foreach (var user in commit.Added)
-            {
-                if (await ScalarAsync(connection, transaction, "SELECT 1 FROM users WHERE name = $user;", cancellationToken, ("$user", user)).ConfigureAwait(false) is null)
-                {
-                    return (Refused(CommitStatus.UnknownUser, user), false);
-                }
-
-                if (await RoleAsync(connection, transaction, roomId, user, cancellationToken).ConfigureAwait(false) is not null)
-                {
-                    return (Refused(CommitStatus.AlreadyMember, user), false);
-                }
-
-                if (!mayChangeOthers)
-                {
-                    return (Refused(CommitStatus.NotAllowed, user), false);
-                }
-            }
-
             var removedMembers = new List<string>();
-            foreach (var user in commit.Removed)
+            var refused = await MlsMembershipRules.CheckAsync(
+                commit,
+                mayChangeOthers,
+                async user => await ScalarAsync(connection, transaction, "SELECT 1 FROM users WHERE name = $user;", cancellationToken, ("$user", user)).ConfigureAwait(false) is not null,
+                async user => await RoleAsync(connection, transaction, roomId, user, cancellationToken).ConfigureAwait(false) is not null,
+                async user => await ScalarAsync(connection, transaction,
+                    "SELECT 1 FROM former_members WHERE room_id = $room AND user_name = $user;", cancellationToken, ("$room", roomId), ("$user", user)).ConfigureAwait(false) is not null,
+                removedMembers).ConfigureAwait(false);
+            if (refused is not null)
             {
-                var member = await RoleAsync(connection, transaction, roomId, user, cancellationToken).ConfigureAwait(false) is not null;
-                if (!member && await ScalarAsync(connection, transaction,
-                    "SELECT 1 FROM former_members WHERE room_id = $room AND user_name = $user;", cancellationToken, ("$room", roomId), ("$user", user)).ConfigureAwait(false) is null)
-                {
-                    return (Refused(CommitStatus.NotRemovable, user), false);
-                }
-
-                // Removing oneself, or a user whose membership already ended, is always allowed.
-                if (member && user != commit.Sender && !mayChangeOthers)
-                {
-                    return (Refused(CommitStatus.NotAllowed, user), false);
-                }
-
-                if (member)
-                {
-                    removedMembers.Add(user);
-                }
+                return (refused, false);
             }
 
             var seq = lastSeq + 1;
@@ -340,7 +314,7 @@ public sealed partial class SqliteChatStore
 
     // ---- Helpers -----------------------------------------------------------------------------
 
-    private static CommitOutcome Refused(CommitStatus status, string? user = null) => new(status, 0, 0, default, user);
+    private static CommitOutcome Refused(CommitStatus status, string? user = null) => MlsMembershipRules.Refused(status, user);
 
     private static RoomSummary ReadSummary(SqliteDataReader reader) =>
         new(reader.GetString(0), (RoomKind)reader.GetInt32(1), (ulong)reader.GetInt64(2), (ulong)reader.GetInt64(3))

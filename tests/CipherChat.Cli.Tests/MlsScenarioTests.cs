@@ -121,6 +121,14 @@ public sealed partial class MlsScenarioTests
         Assert.Contains("'carol'", swapped.Error, StringComparison.Ordinal);
         Assert.Contains("HAS CHANGED", swapped.Error, StringComparison.Ordinal);
 
+        // After comparing the new safety number, alice accepts the new key by its fingerprint; the warning stops.
+        var newFingerprint = Lines(swapped.Output).Single(l => l.StartsWith("fingerprint:", StringComparison.Ordinal))["fingerprint:".Length..].Trim();
+        var accepted = await alice.RunAsync("whois", "carol", "--no-qr", "--accept", newFingerprint);
+        Assert.Equal(0, accepted.ExitCode);
+        Assert.Contains("accepted:", accepted.Output, StringComparison.Ordinal);
+        var calm = await alice.RunAsync("whois", "carol", "--no-qr");
+        Assert.DoesNotContain("CHANGED", calm.Output + calm.Error, StringComparison.Ordinal);
+
         // No text crossed the wire or reached the server's files in the clear.
         var captured = proxy.Captured();
         Assert.True(ContainsBytes("team"u8.ToArray(), captured), "the room name travels in the clear, so the capture is real");

@@ -15,11 +15,16 @@ internal static class WhoisCommand
     {
         var user = new Argument<string>("USER") { Description = "The user to look up (USER or @USER)" };
         var noQr = new Option<bool>("--no-qr") { Description = "Leave out the QR code (for scripts and narrow terminals)" };
+        var accept = new Option<string?>("--accept")
+        {
+            Description = "After comparing the new safety number with USER: pin USER's changed key, given by the fingerprint whois shows, and stop the warning",
+            HelpName = "FINGERPRINT",
+        };
         var command = new Command(
             "whois",
             "Show USER's key fingerprint and your safety number with them (12 groups of 5 digits, and a QR code); compare it with theirs in person or on a call")
         {
-            user, noQr,
+            user, noQr, accept,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -29,8 +34,17 @@ internal static class WhoisCommand
                 var name = Names.NormalizeUser((parse.GetValue(user) ?? string.Empty).TrimStart('@'));
                 context.User = name;
                 await CommandRunner.LoginAsync(client, context, ct);
-                var who = await client.WhoisAsync(name, ct);
+                var accepting = parse.GetValue(accept);
+                var who = accepting is null
+                    ? await client.WhoisAsync(name, ct)
+                    : await client.AcceptPeerKeyAsync(name, accepting, ct);
                 Print(env, who, context.Me, parse.GetValue(noQr));
+                if (accepting is not null)
+                {
+                    env.Out.WriteLine($"accepted: the key {who.Fingerprint} is now pinned for {who.User}; the warning stops.");
+                    env.Out.Flush();
+                }
+
                 var warnings = client.TakeWarnings();
                 foreach (var warning in warnings.Distinct(StringComparer.Ordinal))
                 {

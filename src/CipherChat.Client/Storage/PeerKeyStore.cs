@@ -159,7 +159,7 @@ public sealed class PeerKeyStore : IDisposable
         $"WARNING: THE KEY OF '{username}' HAS CHANGED. " +
         $"Pinned {SafetyNumber.Fingerprint(pinnedKey)}, now {SafetyNumber.Fingerprint(presentedKey)}. " +
         $"Either '{username}' registered a new device, or someone (possibly the server) is impersonating them. " +
-        $"Compare safety numbers with '{username}' in person or by a call ('cipherchat whois {username}') before trusting the new key.";
+        $"Compare safety numbers with '{username}' in person or by a call ('cipherchat whois {username}') before trusting the new key, then accept it with 'cipherchat whois {username} --accept NEW-FINGERPRINT'.";
 
     private PinnedPeerKey? Read(string user, SqliteTransaction? tx)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace CipherChat.Server.Storage;
 
 public sealed partial class InMemoryChatStore
@@ -189,37 +191,19 @@ public sealed partial class InMemoryChatStore
         }
 
         var mayChangeOthers = !r.AdminsOnlyMembership || r.Admins.Contains(commit.Sender);
-        foreach (var user in commit.Added)
+        var refused = MlsMembershipRules.CheckAsync(
+            commit,
+            mayChangeOthers,
+            user => ValueTask.FromResult(_users.ContainsKey(user)),
+            user => ValueTask.FromResult(r.ReadCursors.ContainsKey(user)),
+            user => ValueTask.FromResult(r.Former.ContainsKey(user)),
+            []);
+
+        // Every answer above is already complete, so the check has finished synchronously.
+        Debug.Assert(refused.IsCompletedSuccessfully, "the in-memory membership check completes synchronously");
+        if (refused.Result is { } refusal)
         {
-            if (!_users.ContainsKey(user))
-            {
-                return new CommitOutcome(CommitStatus.UnknownUser, 0, 0, default, user);
-            }
-
-            if (r.ReadCursors.ContainsKey(user))
-            {
-                return new CommitOutcome(CommitStatus.AlreadyMember, 0, 0, default, user);
-            }
-
-            if (!mayChangeOthers)
-            {
-                return new CommitOutcome(CommitStatus.NotAllowed, 0, 0, default, user);
-            }
-        }
-
-        foreach (var user in commit.Removed)
-        {
-            var member = r.ReadCursors.ContainsKey(user);
-            if (!member && !r.Former.ContainsKey(user))
-            {
-                return new CommitOutcome(CommitStatus.NotRemovable, 0, 0, default, user);
-            }
-
-            // Removing oneself, or a user whose membership already ended, is always allowed.
-            if (member && user != commit.Sender && !mayChangeOthers)
-            {
-                return new CommitOutcome(CommitStatus.NotAllowed, 0, 0, default, user);
-            }
+            return refusal;
         }
 
         var seq = (ulong)r.Log.Count + 1;

@@ -8,31 +8,8 @@ using Google.Protobuf;
 namespace CipherChat.Client.Tests.Integration;
 
 /// <summary>MLS rooms end to end: four users, each with its own client home, against a real server in this process.</summary>
-public sealed class MlsRoomTests : IAsyncLifetime
+public sealed class MlsRoomTests : ServerWithUsers
 {
-    private const int Timeout = 60_000;
-    private TestServer _server = null!;
-    private readonly List<TestUser> _users = [];
-
-    public async ValueTask InitializeAsync() => _server = await TestServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var user in _users)
-        {
-            await user.DisposeAsync();
-        }
-
-        await _server.DisposeAsync();
-    }
-
-    private async Task<TestUser> UserAsync(string name, string? passphrase = null, Action<ChatClient>? configure = null)
-    {
-        var user = await TestUser.RegisterAsync(_server, name, passphrase, configure);
-        _users.Add(user);
-        return user;
-    }
-
     private async Task<(TestUser Alice, TestUser Bob, TestUser Carol, TestUser Dave)> FourAsync()
     {
         return (await UserAsync("alice"), await UserAsync("bob"), await UserAsync("carol"), await UserAsync("dave"));
@@ -172,7 +149,7 @@ public sealed class MlsRoomTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
-    public async Task A_member_gone_from_the_server_is_removed_from_the_group_by_a_remaining_member()
+    public async Task A_member_gone_from_theServer_is_removed_from_the_group_by_a_remaining_member()
     {
         var (alice, bob, carol, _) = await FourAsync();
         await alice.Client.CreateRoomAsync("drift", cancellationToken: TestContext.Current.CancellationToken);

@@ -8,31 +8,8 @@ using Google.Protobuf;
 namespace CipherChat.Client.Tests.Integration;
 
 /// <summary>Hostile input, identities and crash recovery of MLS rooms, against a real server in this process.</summary>
-public sealed class MlsSecurityTests : IAsyncLifetime
+public sealed class MlsSecurityTests : ServerWithUsers
 {
-    private const int Timeout = 60_000;
-    private TestServer _server = null!;
-    private readonly List<TestUser> _users = [];
-
-    public async ValueTask InitializeAsync() => _server = await TestServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var user in _users)
-        {
-            await user.DisposeAsync();
-        }
-
-        await _server.DisposeAsync();
-    }
-
-    private async Task<TestUser> UserAsync(string name, string? passphrase = null, Action<ChatClient>? configure = null, TestServer? server = null)
-    {
-        var user = await TestUser.RegisterAsync(server ?? _server, name, passphrase, configure);
-        _users.Add(user);
-        return user;
-    }
-
     private async Task<(TestUser Alice, TestUser Bob, TestUser Carol)> RoomOfThreeAsync(string room)
     {
         var alice = await UserAsync("alice");
@@ -176,6 +153,20 @@ public sealed class MlsSecurityTests : IAsyncLifetime
         await aliceThere.Client.SyncRoomAsync("pair", cancellationToken: TestContext.Current.CancellationToken);
         var warnings = aliceThere.Client.TakeWarnings();
         Assert.Contains(warnings, w => w.Contains("THE KEY OF 'bob' HAS CHANGED", StringComparison.Ordinal));
+
+        // Accepting needs the fingerprint alice compared: another one (here the old key's) is refused and
+        // changes nothing; the new one pins the key and the warning stops.
+        await Assert.ThrowsAsync<ChatClientException>(() => aliceThere.Client.AcceptPeerKeyAsync("bob", first.Fingerprint, TestContext.Current.CancellationToken));
+        Assert.True((await aliceThere.Client.WhoisAsync("bob", cancellationToken: TestContext.Current.CancellationToken)).KeyChanged);
+        aliceThere.Client.TakeWarnings();
+        var accepted = await aliceThere.Client.AcceptPeerKeyAsync("bob", changed.Fingerprint.ToLowerInvariant().Replace(" ", string.Empty, StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        Assert.False(accepted.KeyChanged);
+        Assert.Equal(changed.Fingerprint, accepted.Fingerprint);
+        Assert.Empty(aliceThere.Client.TakeWarnings());
+        await newBob.Client.SendAsync("pair", "and again", cancellationToken: TestContext.Current.CancellationToken);
+        await aliceThere.Client.SyncRoomAsync("pair", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(aliceThere.Client.TakeWarnings(), w => w.Contains("HAS CHANGED", StringComparison.Ordinal));
+        await Assert.ThrowsAsync<ChatClientException>(() => aliceThere.Client.AcceptPeerKeyAsync("bob", changed.Fingerprint, TestContext.Current.CancellationToken));
     }
 
     [Fact(Timeout = Timeout)]
@@ -201,7 +192,7 @@ public sealed class MlsSecurityTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
-    public async Task A_crash_after_the_server_accepted_a_commit_and_before_it_was_merged_recovers()
+    public async Task A_crash_after_theServer_accepted_a_commit_and_before_it_was_merged_recovers()
     {
         var alice = await UserAsync("alice");
         var bob = await UserAsync("bob");
@@ -348,7 +339,7 @@ public sealed class MlsSecurityTests : IAsyncLifetime
     }
 
     [Fact(Timeout = Timeout)]
-    public async Task The_server_database_holds_no_plaintext()
+    public async Task TheServer_database_holds_no_plaintext()
     {
         var (alice, bob, carol) = await RoomOfThreeAsync("secret");
         var texts = new[] { "PLAINTEXT-CANARY-mls-room-41", "PLAINTEXT-CANARY-mls-room-42" };
@@ -358,8 +349,8 @@ public sealed class MlsSecurityTests : IAsyncLifetime
         await alice.Client.SyncAllAsync(cancellationToken: TestContext.Current.CancellationToken);
         Assert.Contains("PLAINTEXT-CANARY-direct-43", alice.Texts("@carol"));
 
-        await _server.StopAsync();
-        var files = Directory.GetFiles(_server.DataDirectory, "*", SearchOption.AllDirectories);
+        await Server.StopAsync();
+        var files = Directory.GetFiles(Server.DataDirectory, "*", SearchOption.AllDirectories);
         Assert.Contains(files, f => f.EndsWith(".db", StringComparison.Ordinal));
         foreach (var file in files)
         {

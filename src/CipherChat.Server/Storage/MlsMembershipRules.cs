@@ -1,0 +1,68 @@
+namespace CipherChat.Server.Storage;
+
+/// <summary>
+/// Who a commit may add and remove, decided the same way by every store. Added users must be registered and not
+/// members yet; removed users must be members or former members; in an admins-only room only admins change other
+/// users' membership, while removing oneself, or a user whose membership already ended, is always allowed.
+/// </summary>
+public static class MlsMembershipRules
+{
+    /// <summary>A yes/no question about one user, answered by the store inside its commit transaction.</summary>
+    public delegate ValueTask<bool> UserQuery(string user);
+
+    /// <summary>
+    /// Null when the commit's membership change is allowed, and then <paramref name="removedMembers"/> receives the
+    /// removed users who are still members (the others only leave the routing they already left); otherwise the
+    /// refusal naming the first user at fault.
+    /// </summary>
+    public static async ValueTask<CommitOutcome?> CheckAsync(
+        NewCommit commit, bool mayChangeOthers, UserQuery isRegistered, UserQuery isMember, UserQuery wasMember, List<string> removedMembers)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        ArgumentNullException.ThrowIfNull(isRegistered);
+        ArgumentNullException.ThrowIfNull(isMember);
+        ArgumentNullException.ThrowIfNull(wasMember);
+        ArgumentNullException.ThrowIfNull(removedMembers);
+        foreach (var user in commit.Added)
+        {
+            if (!await isRegistered(user).ConfigureAwait(false))
+            {
+                return Refused(CommitStatus.UnknownUser, user);
+            }
+
+            if (await isMember(user).ConfigureAwait(false))
+            {
+                return Refused(CommitStatus.AlreadyMember, user);
+            }
+
+            if (!mayChangeOthers)
+            {
+                return Refused(CommitStatus.NotAllowed, user);
+            }
+        }
+
+        foreach (var user in commit.Removed)
+        {
+            var member = await isMember(user).ConfigureAwait(false);
+            if (!member && !await wasMember(user).ConfigureAwait(false))
+            {
+                return Refused(CommitStatus.NotRemovable, user);
+            }
+
+            if (member && user != commit.Sender && !mayChangeOthers)
+            {
+                return Refused(CommitStatus.NotAllowed, user);
+            }
+
+            if (member)
+            {
+                removedMembers.Add(user);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A refused commit: nothing stored, <paramref name="user"/> names who the refusal is about.</summary>
+    public static CommitOutcome Refused(CommitStatus status, string? user = null) => new(status, 0, 0, default, user);
+}
