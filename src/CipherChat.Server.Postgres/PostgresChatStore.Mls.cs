@@ -163,19 +163,9 @@ public sealed partial class PostgresChatStore
             }
 
             var role = await RoleAsync(connection, transaction, roomId, commit.Sender, cancellationToken).ConfigureAwait(false);
-            if (role is null)
+            if (MlsMembershipRules.CheckRoom(commit, role is not null, kind, (ulong)epoch) is { } notHere)
             {
-                return (Refused(CommitStatus.NotAMember), false);
-            }
-
-            if (kind != RoomKind.Mls)
-            {
-                return (Refused(CommitStatus.NotMls), false);
-            }
-
-            if ((ulong)epoch != commit.Epoch)
-            {
-                return (new CommitOutcome(CommitStatus.EpochConflict, 0, (ulong)epoch, default), false);
+                return (notHere, false);
             }
 
             var mayChangeOthers = !adminsOnly || role == AdminRole;

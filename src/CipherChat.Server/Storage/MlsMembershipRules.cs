@@ -63,6 +63,26 @@ public static class MlsMembershipRules
         return null;
     }
 
+    /// <summary>
+    /// The checks that come before the membership change: the sender is a member, the room is an MLS room, and the
+    /// commit is for the room's current epoch (otherwise the answer carries that epoch). Null when all hold.
+    /// </summary>
+    public static CommitOutcome? CheckRoom(NewCommit commit, bool senderIsMember, RoomKind kind, ulong currentEpoch)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        if (!senderIsMember)
+        {
+            return Refused(CommitStatus.NotAMember);
+        }
+
+        if (kind != RoomKind.Mls)
+        {
+            return Refused(CommitStatus.NotMls);
+        }
+
+        return currentEpoch != commit.Epoch ? new CommitOutcome(CommitStatus.EpochConflict, 0, currentEpoch, default) : null;
+    }
+
     /// <summary>A refused commit: nothing stored, <paramref name="user"/> names who the refusal is about.</summary>
     public static CommitOutcome Refused(CommitStatus status, string? user = null) => new(status, 0, 0, default, user);
 }
