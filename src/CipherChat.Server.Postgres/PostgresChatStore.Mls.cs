@@ -302,8 +302,8 @@ public sealed partial class PostgresChatStore
     public ValueTask<PolicyOutcome> SetRoomPolicyAsync(string room, string username, bool adminsOnlyMembership, CancellationToken cancellationToken) =>
         new(WriteAsync(async (connection, transaction) =>
         {
-            RoomSummary summary;
-            long roomId;
+            RoomSummary? summary = null;
+            long roomId = 0;
             await using (var find = new NpgsqlCommand(
                 $"SELECT {SummaryColumns}, r.id FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = @user AND r.name = @room FOR UPDATE OF r;",
                 connection, transaction))
@@ -311,28 +311,22 @@ public sealed partial class PostgresChatStore
                 find.Parameters.AddWithValue("user", username);
                 find.Parameters.AddWithValue("room", room);
                 await using var reader = await find.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    return (new PolicyOutcome(PolicyStatus.NotAMember, null), false);
+                    summary = ReadSummary(reader);
+                    roomId = reader.GetInt64(8);
                 }
-
-                summary = ReadSummary(reader);
-                roomId = reader.GetInt64(8);
             }
 
-            if (summary.Kind != RoomKind.Mls)
+            if (MlsMembershipRules.CheckPolicyChange(summary) is { } refused)
             {
-                return (new PolicyOutcome(PolicyStatus.NotMls, null), false);
-            }
-
-            if (!summary.Admin)
-            {
-                return (new PolicyOutcome(PolicyStatus.NotAllowed, null), false);
+                return (refused, false);
             }
 
             await ExecuteAsync(connection, transaction, "UPDATE rooms SET admins_only = @policy WHERE id = @room;",
                 cancellationToken, ("policy", adminsOnlyMembership), ("room", roomId)).ConfigureAwait(false);
-            return (new PolicyOutcome(PolicyStatus.Updated, summary with { AdminsOnlyMembership = adminsOnlyMembership }), true);
+            // CheckPolicyChange refused a null summary above.
+            return (new PolicyOutcome(PolicyStatus.Updated, summary! with { AdminsOnlyMembership = adminsOnlyMembership }), true);
         }, cancellationToken));
 
     // ---- Helpers -----------------------------------------------------------------------------

@@ -270,35 +270,29 @@ public sealed partial class SqliteChatStore
     {
         return await WriteAsync(async (connection, transaction) =>
         {
-            RoomSummary summary;
-            long roomId;
+            RoomSummary? summary = null;
+            long roomId = 0;
             await using (var command = Command(connection, transaction,
                 $"SELECT {SummaryColumns}, r.id FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_name = $user AND r.name = $room;",
                 ("$user", username), ("$room", room)))
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
             {
-                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    return (new PolicyOutcome(PolicyStatus.NotAMember, null), false);
+                    summary = ReadSummary(reader);
+                    roomId = reader.GetInt64(8);
                 }
-
-                summary = ReadSummary(reader);
-                roomId = reader.GetInt64(8);
             }
 
-            if (summary.Kind != RoomKind.Mls)
+            if (MlsMembershipRules.CheckPolicyChange(summary) is { } refused)
             {
-                return (new PolicyOutcome(PolicyStatus.NotMls, null), false);
-            }
-
-            if (!summary.Admin)
-            {
-                return (new PolicyOutcome(PolicyStatus.NotAllowed, null), false);
+                return (refused, false);
             }
 
             await NonQueryAsync(connection, transaction, "UPDATE rooms SET admins_only = $policy WHERE id = $room;",
                 cancellationToken, ("$policy", adminsOnlyMembership ? 1 : 0), ("$room", roomId)).ConfigureAwait(false);
-            return (new PolicyOutcome(PolicyStatus.Updated, summary with { AdminsOnlyMembership = adminsOnlyMembership }), true);
+            // CheckPolicyChange refused a null summary above.
+            return (new PolicyOutcome(PolicyStatus.Updated, summary! with { AdminsOnlyMembership = adminsOnlyMembership }), true);
         }, cancellationToken).ConfigureAwait(false);
     }
 

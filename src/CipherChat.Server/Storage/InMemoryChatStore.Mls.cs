@@ -137,22 +137,13 @@ public sealed partial class InMemoryChatStore
     {
         lock (_gate)
         {
-            if (!_rooms.TryGetValue(room, out var r) || !r.ReadCursors.ContainsKey(username))
+            var member = _rooms.TryGetValue(room, out var r) && r.ReadCursors.ContainsKey(username);
+            if (MlsMembershipRules.CheckPolicyChange(member ? r!.Summary(username) : null) is { } refused)
             {
-                return ValueTask.FromResult(new PolicyOutcome(PolicyStatus.NotAMember, null));
+                return ValueTask.FromResult(refused);
             }
 
-            if (r.Kind != RoomKind.Mls)
-            {
-                return ValueTask.FromResult(new PolicyOutcome(PolicyStatus.NotMls, null));
-            }
-
-            if (!r.Admins.Contains(username))
-            {
-                return ValueTask.FromResult(new PolicyOutcome(PolicyStatus.NotAllowed, null));
-            }
-
-            r.AdminsOnlyMembership = adminsOnlyMembership;
+            r!.AdminsOnlyMembership = adminsOnlyMembership;
             return ValueTask.FromResult(new PolicyOutcome(PolicyStatus.Updated, r.Summary(username)));
         }
     }

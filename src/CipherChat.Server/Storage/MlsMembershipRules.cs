@@ -83,6 +83,18 @@ public static class MlsMembershipRules
         return currentEpoch != commit.Epoch ? new CommitOutcome(CommitStatus.EpochConflict, 0, currentEpoch, default) : null;
     }
 
+    /// <summary>
+    /// Who may change a room's policy: an admin of an MLS room. Null when <paramref name="room"/> (as the requesting
+    /// member sees it, null for a non-member) allows it; otherwise the refusal.
+    /// </summary>
+    public static PolicyOutcome? CheckPolicyChange(RoomSummary? room) => room switch
+    {
+        null => new PolicyOutcome(PolicyStatus.NotAMember, null),
+        { Kind: not RoomKind.Mls } => new PolicyOutcome(PolicyStatus.NotMls, null),
+        { Admin: false } => new PolicyOutcome(PolicyStatus.NotAllowed, null),
+        _ => null,
+    };
+
     /// <summary>A refused commit: nothing stored, <paramref name="user"/> names who the refusal is about.</summary>
     public static CommitOutcome Refused(CommitStatus status, string? user = null) => new(status, 0, 0, default, user);
 }
