@@ -9,74 +9,27 @@ using CipherChat.Tui.Backend;
 namespace CipherChat.Tui.Tests.Backend;
 
 /// <summary>The MLS commands of the terminal UI through the adapter, against a real server on a loopback port.</summary>
-public sealed class ClientChatBackendMlsTests : IAsyncLifetime
+public sealed class ClientChatBackendMlsTests() : LoopbackServerTests("cipherchat-tui-mls-")
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "cipherchat-tui-mls-" + Guid.NewGuid().ToString("N")[..12]);
-    private readonly List<IAsyncDisposable> _owned = [];
-    private readonly List<ClientStore> _stores = [];
-    private ChatServer? _server;
-
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync()
-    {
-        Directory.CreateDirectory(_root);
-        _server = await ChatServer.StartAsync(
-            new ChatServerOptions { Listen = "127.0.0.1:0", Data = Path.Combine(_root, "server"), Tls = "off", HandshakeTimeoutSeconds = 60, ShutdownTimeoutSeconds = 2 },
-            new InMemoryChatStore(),
-            ownsStore: true,
-            cancellationToken: Ct);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var d in Enumerable.Reverse(_owned))
-        {
-            await d.DisposeAsync();
-        }
-
-        foreach (var s in _stores)
-        {
-            s.Dispose();
-        }
-
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Temp area; a handle may linger for a moment.
-        }
-    }
 
     /// <summary>A registered user who has logged in once since, so the server holds their key packages.</summary>
     private async Task<ChatClient> UserAsync(string user)
     {
-        var home = Path.Combine(_root, user);
-        var store = ClientStore.Open(home);
-        _stores.Add(store);
+        var store = OpenStore(user);
         await using (var first = new ChatClient(store))
         {
-            await first.RegisterAsync(new ServerAddress("127.0.0.1", _server!.Endpoint.Port), tls: false, user, null, Ct);
+            await first.RegisterAsync(Address, tls: false, user, null, Ct);
         }
 
-        var client = new ChatClient(store);
-        _owned.Add(client);
+        var client = Own(new ChatClient(store));
         await client.ConnectAsync(Ct);
         return client;
     }
 
     private ClientChatBackend Backend(ChatClient client)
     {
-        var backend = new ClientChatBackend(client, TimeProvider.System);
-        _owned.Add(backend);
-        return backend;
+        return Own(new ClientChatBackend(client, TimeProvider.System));
     }
 
     private static async Task<ChatMessage> ReceiveAsync(ClientChatBackend backend, Func<ChatMessage, bool> match, Func<Task> action)

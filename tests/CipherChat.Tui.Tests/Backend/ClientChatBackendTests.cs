@@ -10,27 +10,17 @@ using CipherChat.Tui.Backend;
 namespace CipherChat.Tui.Tests.Backend;
 
 /// <summary>The adapter over the client library against a real server on a loopback port (no terminal needed).</summary>
-public sealed class ClientChatBackendTests : IAsyncLifetime
+public sealed class ClientChatBackendTests() : LoopbackServerTests("cipherchat-tui-backend-")
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "cipherchat-tui-backend-" + Guid.NewGuid().ToString("N")[..12]);
-    private readonly List<IAsyncDisposable> _owned = [];
-    private readonly List<ClientStore> _stores = [];
-    private ChatServer? _server;
+    private readonly Queue<string> _invites = new();
 
-    public async ValueTask InitializeAsync()
+    private protected override string Registration => "invite";
+
+    private protected override async Task OnStartedAsync(InMemoryChatStore store)
     {
-        Directory.CreateDirectory(_root);
-        var store = new InMemoryChatStore();
-        _server = await ChatServer.StartAsync(
-            new ChatServerOptions { Listen = "127.0.0.1:0", Data = Path.Combine(_root, "server"), Tls = "off", Registration = "invite", HandshakeTimeoutSeconds = 60, ShutdownTimeoutSeconds = 2 },
-            store,
-            ownsStore: true,
-            cancellationToken: TestContext.Current.CancellationToken);
         _invites.Enqueue(await AddInviteAsync(store));
         _invites.Enqueue(await AddInviteAsync(store));
     }
-
-    private readonly Queue<string> _invites = new();
 
     private static async Task<string> AddInviteAsync(InMemoryChatStore store)
     {
@@ -39,41 +29,11 @@ public sealed class ClientChatBackendTests : IAsyncLifetime
         return code;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var d in Enumerable.Reverse(_owned))
-        {
-            await d.DisposeAsync();
-        }
-
-        foreach (var s in _stores)
-        {
-            s.Dispose();
-        }
-
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Temp area; a handle may linger for a moment.
-        }
-    }
-
     private async Task<ChatClient> ClientAsync(string user, string room, string key)
     {
-        var store = ClientStore.Open(Path.Combine(_root, user));
-        _stores.Add(store);
-        var client = new ChatClient(store);
-        _owned.Add(client);
+        var client = Own(new ChatClient(OpenStore(user)));
         var ct = TestContext.Current.CancellationToken;
-        await client.RegisterAsync(new ServerAddress("127.0.0.1", _server!.Endpoint.Port), tls: false, user, _invites.Dequeue(), ct);
+        await client.RegisterAsync(Address, tls: false, user, _invites.Dequeue(), ct);
         await client.JoinPskRoomAsync(room, key, ct);
         return client;
     }
@@ -94,8 +54,7 @@ public sealed class ClientChatBackendTests : IAsyncLifetime
         var bob = await ClientAsync("bob", "general", key);
         await bob.SendAsync("general", "before alice opened the chat", TestContext.Current.CancellationToken);
 
-        var backend = new ClientChatBackend(alice, TimeProvider.System);
-        _owned.Add(backend);
+        var backend = Own(new ClientChatBackend(alice, TimeProvider.System));
         Assert.Equal("alice", backend.Username);
         Assert.Equal([new RoomInfo("general", "shared key")], backend.GetRooms());
 
@@ -152,7 +111,7 @@ public sealed class ClientChatBackendTests : IAsyncLifetime
         var history = await backend.GetHistoryAsync("general", TestContext.Current.CancellationToken);
         Assert.Equal(["before alice opened the chat", "hello alice", "hi bob 👋"], history.Select(m => m.Text));
 
-        await _server!.StopAsync(TestContext.Current.CancellationToken);
+        await Server.StopAsync(TestContext.Current.CancellationToken);
         var status = await WithinAsync(reconnecting, "the reconnecting state");
         Assert.NotNull(status.RetryAt);
         Assert.NotNull(status.Detail);
