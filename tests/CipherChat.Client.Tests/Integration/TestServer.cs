@@ -4,7 +4,7 @@ using CipherChat.Server.Sqlite;
 
 namespace CipherChat.Client.Tests.Integration;
 
-/// <summary>A real server (Kestrel, SQLite in a temporary data folder, TLS off) on a free loopback port.</summary>
+/// <summary>A real server (Kestrel, SQLite in a temporary data folder, TLS off unless asked for) on a free loopback port.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
     private readonly TempHome _data = new();
@@ -18,7 +18,10 @@ internal sealed class TestServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public static async Task<TestServer> StartAsync()
+    /// <summary>The fingerprint of the server's self-signed certificate; null with TLS off.</summary>
+    public string? Fingerprint => _server?.CertificateFingerprint;
+
+    public static async Task<TestServer> StartAsync(bool tls = false)
     {
         var server = new TestServer();
         Directory.CreateDirectory(server._data.Path);
@@ -26,7 +29,7 @@ internal sealed class TestServer : IAsyncDisposable
         {
             Listen = "127.0.0.1:0",
             Data = server._data.Path,
-            Tls = "off",
+            Tls = tls ? "auto" : "off",
             ShutdownTimeoutSeconds = 2,
 
             // The tests send in bursts from one process.
