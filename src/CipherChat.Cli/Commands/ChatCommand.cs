@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
 using CipherChat.Tui;
+using Terminal.Gui.Configuration;
 
 namespace CipherChat.Cli.Commands;
 
@@ -24,6 +26,8 @@ public static class ChatCommand
                 return Task.FromResult(CliErrors.Usage);
             }
 
+            ApplyUiConfiguration();
+
             // A passphrase prompt must come before the full-screen UI takes the terminal.
             return CommandRunner.RunAsync(env, new CommandContext("chat") { PassphraseFirst = true }, async (client, ct) =>
             {
@@ -38,5 +42,28 @@ public static class ChatCommand
             }, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// In the native executable, does what Terminal.Gui's module initializer does in a JIT process, which the native
+    /// build leaves out so that other commands do not pay for it at start-up (NativeStartup.Substitutions.xml).
+    /// </summary>
+    private static void ApplyUiConfiguration()
+    {
+        if (RuntimeFeature.IsDynamicCodeSupported)
+        {
+            // Not native: the library has configured itself when it was loaded.
+            return;
+        }
+
+        try
+        {
+            TuiConfigurationBuilder.Shared.ApplyToStaticFacades();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // As the library's own initializer does: keep the defaults, report at shutdown.
+            TuiJsonErrors.Add($"Applying configuration failed: {ex.Message}. Running with default settings.");
+        }
     }
 }
