@@ -207,9 +207,10 @@ internal sealed class ChatListener : IAsyncDisposable
             transport.UseTls(tls);
             return true;
         }
-        catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception ex)
         {
-            // Not a TLS client, too slow, or gone: nothing reaches the protocol.
+            // Not a TLS client, too slow, gone, or a handshake the TLS library refused: whatever
+            // the reason, nothing reaches the protocol and only this connection ends.
             ServerLog.TlsHandshakeFailed(_core.Logger, remote, ex.GetType().Name);
             await tls.DisposeAsync().ConfigureAwait(false);
             return false;
