@@ -107,6 +107,16 @@ internal static class SqliteSchema
 
         CREATE UNIQUE INDEX welcomes_by_user ON welcomes (user_name, room, join_seq);
         """,
+
+        // Version 3: a stored message moves its room's last seq on by itself, so that an append is
+        // one statement (atomic without a savepoint of its own). Writes that set last_seq first (MLS
+        // commits) are unaffected: the trigger only ever moves it forward.
+        """
+        CREATE TRIGGER messages_advance_room AFTER INSERT ON messages
+        BEGIN
+            UPDATE rooms SET last_seq = NEW.seq WHERE id = NEW.room_id AND last_seq < NEW.seq;
+        END;
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;
