@@ -301,7 +301,7 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
 
     /// <summary>
     /// Stores a message with one statement: the insert takes the next seq only when the sender is a
-    /// member, skips a duplicate (unique index on room, sender, client message id), and the
+    /// member, skips a duplicate (unique index on room, client message id, sender), and the
     /// <c>messages_advance_room</c> trigger moves the room's last seq on. Only when nothing was
     /// inserted do two reads find out why.
     /// </summary>
@@ -315,7 +315,7 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
             SELECT r.id, r.last_seq + 1, $sender, $id, $time, $payload
             FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $sender
             WHERE r.name = $room
-            ON CONFLICT (room_id, sender, client_message_id) DO NOTHING
+            ON CONFLICT (room_id, client_message_id, sender) DO NOTHING
             RETURNING seq;
             """,
             ("$sender", message.Sender), ("$id", clientMessageId), ("$time", time), ("$payload", AsArray(message.Payload)), ("$room", message.Room));
