@@ -16,18 +16,22 @@ public sealed class SocketTransportTests : IDisposable
 
     public void Dispose() => _directory.Dispose();
 
+    /// <summary>A server without the per-client send-rate limit, so that one client can send as fast as it likes.</summary>
+    private Task<Hosting.ChatServer> StartFastServerAsync(bool tls, int queuedFrames) =>
+        TestServer.StartInMemoryAsync(_directory.Path, o =>
+        {
+            o.Tls = tls ? "auto" : "off";
+            o.SendBurst = 10_000;
+            o.SendRatePerSecond = 10_000;
+            o.OutboundQueueFrames = queuedFrames;
+        });
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Pipelined_messages_reach_every_member_whole_and_in_order(bool tls)
     {
-        await using var server = await TestServer.StartInMemoryAsync(_directory.Path, o =>
-        {
-            o.Tls = tls ? "auto" : "off";
-            o.SendBurst = 10_000;
-            o.SendRatePerSecond = 10_000;
-            o.OutboundQueueFrames = 4_096;
-        });
+        await using var server = await StartFastServerAsync(tls, queuedFrames: 4_096);
         await using var sender = await TestClient.RegisteredAsync(server.Endpoint, "sender", tls: tls);
         var readers = new List<TestClient>();
         try
@@ -76,13 +80,7 @@ public sealed class SocketTransportTests : IDisposable
     [InlineData(true)]
     public async Task A_reader_slower_than_the_sender_still_gets_everything_in_order(bool tls)
     {
-        await using var server = await TestServer.StartInMemoryAsync(_directory.Path, o =>
-        {
-            o.Tls = tls ? "auto" : "off";
-            o.SendBurst = 10_000;
-            o.SendRatePerSecond = 10_000;
-            o.OutboundQueueFrames = 1_024;
-        });
+        await using var server = await StartFastServerAsync(tls, queuedFrames: 1_024);
         await using var sender = await TestClient.RegisteredAsync(server.Endpoint, "sender", tls: tls);
         await using var slow = await TestClient.RegisteredAsync(server.Endpoint, "slow", tls: tls, receiveBufferBytes: 4096);
         await slow.JoinAsync("r");
