@@ -27,7 +27,10 @@
 # NICE (0; on a machine shared with other work, -20 as root gives the server and the generator the
 # CPU before anything else, which keeps the others' load out of the numbers: the processes get that
 # nice value, and so does this script's scheduler autogroup while it runs, since with autogroups
-# (kernel.sched_autogroup_enabled=1) a nice value only counts inside its own session).
+# (kernel.sched_autogroup_enabled=1) a nice value only counts inside its own session),
+# SERVER_BUILD (full and cluster: native, the server is the published executable, `dotnet publish
+# src/CipherChat.Cli -c Release`, what a user installs, Native AOT; jit: the Release build that
+# `dotnet run -c Release` runs, the default of quick and cli).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,8 +47,20 @@ NICE="${NICE:-0}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 LOADGEN="$ROOT/bench/CipherChat.LoadGen/bin/Release/net10.0/cipherchat-loadgen"
+# quick and cli start a server of the Release build (no publish, so quick stays under a minute).
+case "$MODE" in
+  quick | cli) SERVER_BUILD="${SERVER_BUILD:-jit}" ;;
+  *) SERVER_BUILD="${SERVER_BUILD:-native}" ;;
+esac
+# The published server lives beside the generator's build output (ignored by git), so SKIP_BUILD reuses it.
+SERVER_PUBLISH="$ROOT/bench/CipherChat.LoadGen/bin/server-native"
+case "$SERVER_BUILD" in
+  native) DEFAULT_SERVER="$SERVER_PUBLISH/cipherchat" ;;
+  jit) DEFAULT_SERVER="$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat" ;;
+  *) echo "SERVER_BUILD must be native or jit" >&2; exit 2 ;;
+esac
 # CIPHERCHAT_BIN: another build of `cipherchat` to measure with this generator (e.g. an older commit's).
-CIPHERCHAT="${CIPHERCHAT_BIN:-$ROOT/src/CipherChat.Cli/bin/Release/net10.0/cipherchat}"
+CIPHERCHAT="${CIPHERCHAT_BIN:-$DEFAULT_SERVER}"
 WORK="$(mktemp -d /tmp/cipherchat-bench.XXXXXX)"
 SERVER_PID=""
 SERVER_PORT=""
@@ -116,6 +131,10 @@ build() {
   log "building (Release)"
   dotnet build "$ROOT/src/CipherChat.Cli/CipherChat.Cli.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
   dotnet build "$ROOT/bench/CipherChat.LoadGen/CipherChat.LoadGen.csproj" -c Release -nologo -v q -clp:ErrorsOnly >&2
+  if [[ "$SERVER_BUILD" == native && -z "${CIPHERCHAT_BIN:-}" && "$MODE" != cli ]]; then
+    log "publishing the server as users install it (Native AOT, a few minutes)"
+    dotnet publish "$ROOT/src/CipherChat.Cli/CipherChat.Cli.csproj" -c Release -o "$SERVER_PUBLISH" -nologo -v q -clp:ErrorsOnly >&2
+  fi
 }
 
 free_port() {
@@ -248,7 +267,7 @@ main_full() {
   out="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)"
   mkdir -p "$out"
   machine_note | tee "$out/machine.txt" >&2
-  echo "# nice $NICE" >>"$out/machine.txt"
+  echo "# nice $NICE; server: $CIPHERCHAT ($SERVER_BUILD)" >>"$out/machine.txt"
   for scenario in $SCENARIOS; do
     for run in $(seq 1 "$RUNS"); do
       for target in $TARGETS; do

@@ -135,9 +135,10 @@ public static class FanOutScenario
     }
 
     /// <summary>
-    /// The rates to try. With --find: from --rate, multiplied by --factor while steps pass; after the
-    /// first failure, one step halfway (geometrically) between the last pass and the failure. When the
-    /// very first step fails, the rate is divided by --factor until a step passes, then refined the same way.
+    /// The rates to try. With --find: from --rate, multiplied by --factor while steps pass; a failing
+    /// rate is run again (up to --retries times) before it counts as failed; after that, one step
+    /// halfway (geometrically) between the last pass and the failure. When the first rate fails, the
+    /// rate is divided by --factor until a step passes, then refined the same way.
     /// </summary>
     private static IEnumerable<double> Plan(LoadGenOptions options, IReadOnlyList<FanOutStep> done)
     {
@@ -159,37 +160,46 @@ public static class FanOutScenario
 
         var next = options.Rate;
         var goingUp = true;
+        var retriesLeft = options.Retries;
+        double? lastPassed = null;
+        double? lastFailed = null;
         for (var i = 0; i < options.MaxSteps; i++)
         {
             yield return next;
-            var last = done[^1];
-            var previous = done.Count >= 2 ? done[^2] : null;
-            if (goingUp && last.Passed)
+            if (done[^1].Passed)
             {
+                lastPassed = next;
+                retriesLeft = options.Retries;
+                if (!goingUp)
+                {
+                    break;
+                }
+
                 next = Math.Round(next * options.Factor);
                 continue;
             }
 
-            if (goingUp && previous is null)
+            if (retriesLeft > 0)
             {
-                goingUp = false;
-                next = Math.Max(1, Math.Round(next / options.Factor));
+                retriesLeft--;
                 continue;
             }
 
-            if (!goingUp && !last.Passed)
+            lastFailed = next;
+            retriesLeft = options.Retries;
+            if (lastPassed is not null)
             {
-                next = Math.Max(1, Math.Round(next / options.Factor));
-                continue;
+                break;
             }
 
-            // The boundary lies between the last two steps: try once between them.
-            if (previous is not null && previous.Passed != last.Passed && i + 1 < options.MaxSteps)
-            {
-                yield return Math.Round(Math.Sqrt(previous.OfferedPerSecond * last.OfferedPerSecond));
-            }
+            goingUp = false;
+            next = Math.Max(1, Math.Round(next / options.Factor));
+        }
 
-            yield break;
+        // The boundary lies between the last pass and the first failure above it: try once between them.
+        if (lastPassed is { } low && lastFailed is { } high && high > low && done.Count < options.MaxSteps)
+        {
+            yield return Math.Round(Math.Sqrt(low * high));
         }
     }
 

@@ -30,6 +30,8 @@ public sealed class LoadGenOptions
           --rate N                       total offered messages per second (default 2000)
           --rates N,N,...                explicit rate steps
           --find                         step the rate up from --rate by --factor (default 1.5), at most --max-steps (12)
+          --retries N                    with --find, run a failing rate again up to N times (default 1) before
+                                         calling it the limit: one latency spike does not end a search
           --duration S                   measured seconds per step (default 5)
           --warmup S                     unmeasured seconds before each step (default 1)
           --first-warmup S               unmeasured seconds before the first step (default: --warmup)
@@ -64,6 +66,7 @@ public sealed class LoadGenOptions
     public bool Find { get; private set; }
     public double Factor { get; private set; } = 1.5;
     public int MaxSteps { get; private set; } = 12;
+    public int Retries { get; private set; } = 1;
     public double DurationSeconds { get; private set; } = 5;
     public double WarmupSeconds { get; private set; } = 1;
     public double? FirstWarmupSeconds { get; private set; }
@@ -123,6 +126,7 @@ public sealed class LoadGenOptions
                 case "--find": o.Find = true; break;
                 case "--factor": o.Factor = Number(Value(), name); break;
                 case "--max-steps": o.MaxSteps = Int(Value(), name, 1); break;
+                case "--retries": o.Retries = Int(Value(), name, 0); break;
                 case "--duration": o.DurationSeconds = Number(Value(), name); break;
                 case "--warmup": o.WarmupSeconds = Number(Value(), name, allowZero: true); break;
                 case "--first-warmup": o.FirstWarmupSeconds = Number(Value(), name, allowZero: true); break;

@@ -315,7 +315,7 @@ public sealed partial class ChatClient
                 await CommitLockedAsync(name, (c, stale) => c.PrepareChange([], stale, forcePath: true), pathCommit: true, cancellationToken).ConfigureAwait(false);
             }
 
-            var idBytes = RandomNumberGenerator.GetBytes(ProtocolLimits.ClientMessageIdBytes);
+            var idBytes = ClientMessageIds.New();
             var messageId = Convert.ToHexStringLower(idBytes);
             var content = new OutgoingContent(messageId, me, _time.GetLocalNow(), text);
             byte[] payload;
@@ -380,7 +380,7 @@ public sealed partial class ChatClient
             }
 
             var proposal = MlsCipher(name).ProposeLeave();
-            await SendPayloadAsync(name, RandomNumberGenerator.GetBytes(ProtocolLimits.ClientMessageIdBytes), proposal, cancellationToken).ConfigureAwait(false);
+            await SendPayloadAsync(name, ClientMessageIds.New(), proposal, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -431,7 +431,7 @@ public sealed partial class ChatClient
             {
                 Room = name,
                 Epoch = commit.Epoch,
-                ClientMessageId = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(ProtocolLimits.ClientMessageIdBytes)),
+                ClientMessageId = ByteString.CopyFrom(ClientMessageIds.New()),
                 Commit = ByteString.CopyFrom(commit.Commit),
             };
             submit.Added.AddRange(commit.Added.Select(a => a.Username));

@@ -339,7 +339,7 @@ public sealed partial class ChatClient : IAsyncDisposable
 
         var account = Account;
         var cipher = GetCipher(name);
-        var idBytes = RandomNumberGenerator.GetBytes(ProtocolLimits.ClientMessageIdBytes);
+        var idBytes = ClientMessageIds.New();
         var messageId = Convert.ToHexStringLower(idBytes);
         var payload = cipher.Seal(new OutgoingContent(messageId, account.Username, _time.GetLocalNow(), text), _time.GetUtcNow());
         var reply = await SendPayloadAsync(name, idBytes, payload, cancellationToken).ConfigureAwait(false);

@@ -296,48 +296,51 @@ public sealed partial class SqliteChatStore : IChatStore, IQueuedAppendStore
     public ValueTask<Task<AppendOutcome>> QueueAppendAsync(NewMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return Writer.EnqueueAsync(write => Append(write, message), cancellationToken);
+        return Writer.EnqueueAsync(write => Append(write, message), cancellationToken, singleStatement: true);
     }
 
+    /// <summary>
+    /// Stores a message with one statement: the insert takes the next seq only when the sender is a
+    /// member, skips a duplicate (unique index on room, client message id, sender), and the
+    /// <c>messages_advance_room</c> trigger moves the room's last seq on. Only when nothing was
+    /// inserted do two reads find out why.
+    /// </summary>
     private static AppendOutcome Append(SqliteWriteContext write, NewMessage message)
     {
-        long roomId;
-        long lastSeq;
-        using (var reader = write.Command(
-            "SELECT r.id, r.last_seq FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $sender WHERE r.name = $room;",
-            ("$sender", message.Sender), ("$room", message.Room)).ExecuteReader())
-        {
-            if (!reader.Read())
-            {
-                return new AppendOutcome(AppendStatus.NotAMember, 0, default);
-            }
-
-            roomId = reader.GetInt64(0);
-            lastSeq = reader.GetInt64(1);
-        }
-
-        // The insert is the duplicate check (unique index on room, sender, client message id).
-        var seq = lastSeq + 1;
         var time = message.ServerTime.ToUnixTimeMilliseconds();
         var clientMessageId = AsArray(message.ClientMessageId);
-        var inserted = write.Execute(
-            "INSERT INTO messages (room_id, seq, sender, client_message_id, server_time, payload) VALUES ($room, $seq, $sender, $id, $time, $payload) ON CONFLICT (room_id, sender, client_message_id) DO NOTHING;",
-            ("$room", roomId), ("$seq", seq), ("$sender", message.Sender), ("$id", clientMessageId), ("$time", time), ("$payload", AsArray(message.Payload)));
-        if (inserted == 0)
+        var stored = write.Scalar(
+            """
+            INSERT INTO messages (room_id, seq, sender, client_message_id, server_time, payload)
+            SELECT r.id, r.last_seq + 1, $sender, $id, $time, $payload
+            FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $sender
+            WHERE r.name = $room
+            ON CONFLICT (room_id, client_message_id, sender) DO NOTHING
+            RETURNING seq;
+            """,
+            ("$sender", message.Sender), ("$id", clientMessageId), ("$time", time), ("$payload", AsArray(message.Payload)), ("$room", message.Room));
+        if (stored is long seq)
         {
-            using var reader = write.Command(
-                "SELECT seq, server_time FROM messages WHERE room_id = $room AND sender = $sender AND client_message_id = $id;",
-                ("$room", roomId), ("$sender", message.Sender), ("$id", clientMessageId)).ExecuteReader();
-            if (!reader.Read())
-            {
-                throw new ChatStoreException("A message conflicted with one that cannot be found.");
-            }
-
-            return new AppendOutcome(AppendStatus.Duplicate, (ulong)reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
+            return new AppendOutcome(AppendStatus.Stored, (ulong)seq, DateTimeOffset.FromUnixTimeMilliseconds(time));
         }
 
-        write.Execute("UPDATE rooms SET last_seq = $seq WHERE id = $room;", ("$seq", seq), ("$room", roomId));
-        return new AppendOutcome(AppendStatus.Stored, (ulong)seq, DateTimeOffset.FromUnixTimeMilliseconds(time));
+        var isMember = write.Scalar(
+            "SELECT 1 FROM rooms r JOIN members m ON m.room_id = r.id AND m.user_name = $sender WHERE r.name = $room;",
+            ("$sender", message.Sender), ("$room", message.Room));
+        if (isMember is null)
+        {
+            return new AppendOutcome(AppendStatus.NotAMember, 0, default);
+        }
+
+        using var reader = write.Command(
+            "SELECT m.seq, m.server_time FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.name = $room AND m.sender = $sender AND m.client_message_id = $id;",
+            ("$room", message.Room), ("$sender", message.Sender), ("$id", clientMessageId)).ExecuteReader();
+        if (!reader.Read())
+        {
+            throw new ChatStoreException("A message conflicted with one that cannot be found.");
+        }
+
+        return new AppendOutcome(AppendStatus.Duplicate, (ulong)reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)));
     }
 
     /// <summary>The bytes as an array for a parameter, without a copy when the memory is a whole array.</summary>

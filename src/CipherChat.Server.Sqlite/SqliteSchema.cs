@@ -107,6 +107,25 @@ internal static class SqliteSchema
 
         CREATE UNIQUE INDEX welcomes_by_user ON welcomes (user_name, room, join_seq);
         """,
+
+        // Version 3: a stored message moves its room's last seq on by itself, so that an append is
+        // one statement (atomic without a savepoint of its own). Writes that set last_seq first (MLS
+        // commits) are unaffected: the trigger only ever moves it forward.
+        """
+        CREATE TRIGGER messages_advance_room AFTER INSERT ON messages
+        BEGIN
+            UPDATE rooms SET last_seq = NEW.seq WHERE id = NEW.room_id AND last_seq < NEW.seq;
+        END;
+        """,
+
+        // Version 4: the duplicate check's index ordered by client message id before sender (the
+        // same uniqueness). Clients send time-ordered ids, so a room's new entries land at the end
+        // of the index instead of on a random page per sender: a commit of many messages writes a
+        // few index pages rather than one per message.
+        """
+        DROP INDEX messages_dedup;
+        CREATE UNIQUE INDEX messages_dedup ON messages (room_id, client_message_id, sender);
+        """,
     ];
 
     public static int LatestVersion => Migrations.Length;

@@ -95,6 +95,9 @@ internal sealed class SqliteWriteContext : IDisposable
 
     internal void End() => _transaction = null;
 
+    /// <summary>Starts an item that runs without a savepoint of its own.</summary>
+    internal void BeginUnguarded() => UndoRequested = false;
+
     internal void Savepoint()
     {
         UndoRequested = false;

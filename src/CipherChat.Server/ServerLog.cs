@@ -30,6 +30,12 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 14, Level = LogLevel.Debug, Message = "Connection {ConnectionId}: request refused with {Code}")]
     public static partial void RequestRefused(ILogger logger, string connectionId, ErrorCode code);
 
+    [LoggerMessage(EventId = 15, Level = LogLevel.Debug, Message = "TLS handshake with {Remote} failed ({Reason})")]
+    public static partial void TlsHandshakeFailed(ILogger logger, string remote, string reason);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Accepting a connection failed: {Error}")]
+    public static partial void AcceptFailed(ILogger logger, System.Net.Sockets.SocketError error);
+
     [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "User {User} registered")]
     public static partial void UserRegistered(ILogger logger, string user);
 

@@ -1,7 +1,5 @@
 using System.Buffers;
-using System.IO.Pipelines;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using CipherChat.Protocol;
 using CipherChat.Protocol.V1;
 using CipherChat.Server.Delivery;
@@ -14,9 +12,9 @@ using WireRoomKind = CipherChat.Protocol.V1.RoomKind;
 namespace CipherChat.Server.Connections;
 
 /// <summary>
-/// One client connection: the protocol state machine (handshake, login, requests) over a duplex pipe.
-/// Requests are handled one at a time in arrival order; replies and pushed events leave through one
-/// bounded queue drained by a writer loop, so a client that stops reading fills only its own queue.
+/// One client connection: the protocol state machine (handshake, login, requests) over a transport.
+/// Requests are handled one at a time in arrival order; replies and pushed events leave through the
+/// transport's bounded queue, so a client that stops reading fills only its own queue.
 /// </summary>
 internal sealed partial class ChatConnection : IDeliveryTarget
 {
@@ -31,33 +29,22 @@ internal sealed partial class ChatConnection : IDeliveryTarget
 
     private readonly ChatServerCore _core;
     private readonly ChatServerOptions _options;
-    private readonly IDuplexPipe _transport;
+    private readonly IChatTransport _transport;
     private readonly string _id;
-    private readonly Action _abortTransport;
-    private readonly CancellationToken _closeRequested;
-    private readonly CancellationTokenSource _abort = new();
-    private readonly Channel<ReadOnlyMemory<byte>> _outbound;
     private readonly TokenBucket _sendBucket;
     private State _state = State.AwaitHello;
     private byte[] _challenge = [];
     private string _user = string.Empty;
     private volatile bool _closing;
+    private volatile bool _aborted;
     private long _timeoutDeadline;
 
-    public ChatConnection(ChatServerCore core, IDuplexPipe transport, string id, Action abortTransport, CancellationToken closeRequested)
+    public ChatConnection(ChatServerCore core, IChatTransport transport, string id)
     {
         _core = core;
         _options = core.Options;
         _transport = transport;
         _id = id;
-        _abortTransport = abortTransport;
-        _closeRequested = closeRequested;
-        _outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(_options.OutboundQueueFrames)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
         _sendBucket = new TokenBucket(_options.SendRatePerSecond, _options.SendBurst, _options.TimeProvider);
     }
 
@@ -77,7 +64,7 @@ internal sealed partial class ChatConnection : IDeliveryTarget
     /// </summary>
     internal void WakeRead() => _transport.Input.CancelPendingRead();
 
-    private bool ShutdownRequested => _closeRequested.IsCancellationRequested || _core.IsShuttingDown;
+    private bool ShutdownRequested => _core.IsShuttingDown;
 
     public bool TryDeliver(ReadOnlyMemory<byte> encodedFrame)
     {
@@ -86,23 +73,25 @@ internal sealed partial class ChatConnection : IDeliveryTarget
             return false;
         }
 
-        if (_outbound.Writer.TryWrite(encodedFrame))
+        switch (_transport.TrySend(encodedFrame))
         {
-            return true;
+            case SendResult.Queued:
+                return true;
+            case SendResult.Full:
+                DisconnectSlowConsumer();
+                return false;
+            default:
+                return false;
         }
-
-        DisconnectSlowConsumer();
-        return false;
     }
 
     public async Task RunAsync()
     {
-        var writer = WriteLoopAsync();
         try
         {
             await ReadLoopAsync().ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (_aborted)
         {
             // Cut off (slow consumer or transport gone).
         }
@@ -123,13 +112,20 @@ internal sealed partial class ChatConnection : IDeliveryTarget
                 _core.Hub.Disconnect(this);
             }
 
-            _outbound.Writer.TryComplete();
-            _abort.CancelAfter(DrainTimeout);
             try
             {
-                await writer.ConfigureAwait(false);
+                // What is queued still goes out (a last error, SHUTTING_DOWN), unless the client
+                // does not take it in time.
+                try
+                {
+                    await _transport.CompleteOutputAsync().WaitAsync(DrainTimeout).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    _transport.Abort();
+                }
+
                 await _transport.Input.CompleteAsync().ConfigureAwait(false);
-                _abort.Dispose();
             }
             finally
             {
@@ -145,7 +141,6 @@ internal sealed partial class ChatConnection : IDeliveryTarget
         // both wake a pending read with CancelPendingRead, and the loop then looks at why.
         SetTimeout(_options.HandshakeTimeoutSeconds);
         _core.Timeouts.Add(this);
-        using var closeRequested = _closeRequested.UnsafeRegister(static state => ((ChatConnection)state!).WakeRead(), this);
         if (_core.IsShuttingDown)
         {
             // Shutdown began before this connection was in the list that it wakes.
@@ -172,7 +167,7 @@ internal sealed partial class ChatConnection : IDeliveryTarget
 
                     continue;
                 }
-                catch (OperationCanceledException) when (!_abort.IsCancellationRequested)
+                catch (OperationCanceledException) when (!_aborted)
                 {
                     if (ShutdownRequested)
                     {
@@ -228,42 +223,9 @@ internal sealed partial class ChatConnection : IDeliveryTarget
     private void SetTimeout(double seconds) =>
         Volatile.Write(ref _timeoutDeadline, Environment.TickCount64 + (long)Math.Ceiling(seconds * 1000));
 
-    private async Task WriteLoopAsync()
-    {
-        await Task.Yield();
-        var reader = _outbound.Reader;
-        var output = _transport.Output;
-        try
-        {
-            // No token on the wait: a cancellable wait allocates each time, and a connection that is
-            // cut off completes its queue, which ends the wait.
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var frame))
-                {
-                    output.Write(frame.Span);
-                }
-
-                var result = await output.FlushAsync(_abort.Token).ConfigureAwait(false);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
-        {
-            // Aborted or the peer is gone: nothing more can be written.
-        }
-        finally
-        {
-            await output.CompleteAsync().ConfigureAwait(false);
-        }
-    }
-
     private void Enqueue(Frame frame)
     {
-        if (!_outbound.Writer.TryWrite(FrameCodec.Encode(frame, ProtocolLimits.MaxMaxFrameBytes)) && !_closing)
+        if (_transport.TrySend(FrameCodec.Encode(frame, ProtocolLimits.MaxMaxFrameBytes)) == SendResult.Full && !_closing)
         {
             DisconnectSlowConsumer();
         }
@@ -299,9 +261,8 @@ internal sealed partial class ChatConnection : IDeliveryTarget
         _closing = true;
         _core.Metrics.SlowConsumer();
         ServerLog.SlowConsumer(_core.Logger, _id, _user);
-        _outbound.Writer.TryComplete();
-        _abort.Cancel();
-        _abortTransport();
+        _aborted = true;
+        _transport.Abort();
 
         // Wake a pending read at once, whatever the transport does on abort.
         _transport.Input.CancelPendingRead();

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using CipherChat.Server.Delivery;
 using CipherChat.Server.Storage;
 using Microsoft.Extensions.Logging;
@@ -7,8 +6,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CipherChat.Server.Connections;
 
 /// <summary>
-/// The server without its transport: give it a connection's duplex pipe and it speaks the protocol on
-/// it. Transport adapters (the Kestrel TCP/TLS listener today, a WebSocket endpoint later) only accept
+/// The server without its transport: give it a connection's transport and it speaks the protocol on
+/// it. Transport adapters (the TCP/TLS listener today, a WebSocket endpoint later) only accept
 /// connections and call <see cref="RunConnectionAsync"/>.
 /// </summary>
 public sealed class ChatServerCore
@@ -63,21 +62,16 @@ public sealed class ChatServerCore
     }
 
     /// <summary>
-    /// Serves one connection until the peer leaves, the protocol requires closing, or
-    /// <paramref name="closeRequested"/> fires (server shutdown: the request in progress is finished,
-    /// then the client is told SHUTTING_DOWN). <paramref name="abort"/> must cut the transport at once;
-    /// it is called for clients that stop reading.
+    /// Serves one connection until the peer leaves, the protocol requires closing, or the server
+    /// shuts down (the request in progress is finished, then the client is told SHUTTING_DOWN).
+    /// The returned task ends when the connection has; the caller then releases the transport.
     /// </summary>
-    public Task RunConnectionAsync(IDuplexPipe transport, string remote, Action abort, CancellationToken closeRequested)
+    public Task RunConnectionAsync(IChatTransport transport, string remote)
     {
         ArgumentNullException.ThrowIfNull(transport);
-        ArgumentNullException.ThrowIfNull(abort);
         var id = "c" + Interlocked.Increment(ref _connectionCounter).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Metrics.ConnectionOpened();
         ServerLog.ConnectionOpened(Logger, id, remote);
-
-        // Not awaited here: the connection counts itself closed when it ends, which saves an idle
-        // connection one more suspended async method.
-        return new ChatConnection(this, transport, id, abort, closeRequested).RunAsync();
+        return new ChatConnection(this, transport, id).RunAsync();
     }
 }

@@ -228,7 +228,7 @@ public sealed partial class DeliveryHub
                 var added = false;
                 foreach (var target in targets)
                 {
-                    if (_roomsOf[target].Add(room))
+                    if (AddOnce(_roomsOf[target], room))
                     {
                         AddToRoom(room, target);
                         added = true;

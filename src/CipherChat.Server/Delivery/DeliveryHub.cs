@@ -34,9 +34,11 @@ public sealed partial class DeliveryHub
     private readonly IQueuedAppendStore? _queuedStore;
     private readonly Queue<PendingSend>[] _pending;
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, HashSet<IDeliveryTarget>> _byUser = new(StringComparer.Ordinal);
+    // Per user its connections and per connection its rooms are short lists, not hash sets: they are
+    // changed only on login, join and leave, and an idle connection should cost as little as possible.
+    private readonly Dictionary<string, List<IDeliveryTarget>> _byUser = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RoomTargets> _byRoom = new(StringComparer.Ordinal);
-    private readonly Dictionary<IDeliveryTarget, HashSet<string>> _roomsOf = [];
+    private readonly Dictionary<IDeliveryTarget, List<string>> _roomsOf = [];
 
     // Scale-out only: the bus between nodes, the shared log it reads from, and per room the highest
     // seq this node has pushed to its connections (changed only under the room's lock).
@@ -109,12 +111,14 @@ public sealed partial class DeliveryHub
         lock (_gate)
         {
             GetOrAdd(_byUser, target.User).Add(target);
-            var mine = new HashSet<string>(StringComparer.Ordinal);
+            var mine = new List<string>(rooms.TryGetNonEnumeratedCount(out var count) ? count : 4);
             _roomsOf[target] = mine;
             foreach (var room in rooms)
             {
-                mine.Add(room);
-                AddToRoom(room, target);
+                if (AddOnce(mine, room))
+                {
+                    AddToRoom(room, target);
+                }
             }
         }
     }
@@ -151,8 +155,10 @@ public sealed partial class DeliveryHub
 
             foreach (var target in targets)
             {
-                _roomsOf[target].Add(room);
-                AddToRoom(room, target);
+                if (AddOnce(_roomsOf[target], room))
+                {
+                    AddToRoom(room, target);
+                }
             }
         }
     }
@@ -497,18 +503,30 @@ public sealed partial class DeliveryHub
         public IDeliveryTarget[]? Snapshot { get; set; }
     }
 
-    private static HashSet<IDeliveryTarget> GetOrAdd(Dictionary<string, HashSet<IDeliveryTarget>> map, string key)
+    private static List<IDeliveryTarget> GetOrAdd(Dictionary<string, List<IDeliveryTarget>> map, string key)
     {
         if (!map.TryGetValue(key, out var set))
         {
-            set = [];
+            set = new List<IDeliveryTarget>(1);
             map[key] = set;
         }
 
         return set;
     }
 
-    private static void RemoveFrom(Dictionary<string, HashSet<IDeliveryTarget>> map, string key, IDeliveryTarget target)
+    /// <summary>Adds <paramref name="room"/> to a connection's rooms unless it is there; true when added.</summary>
+    private static bool AddOnce(List<string> rooms, string room)
+    {
+        if (rooms.Contains(room, StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        rooms.Add(room);
+        return true;
+    }
+
+    private static void RemoveFrom(Dictionary<string, List<IDeliveryTarget>> map, string key, IDeliveryTarget target)
     {
         if (map.TryGetValue(key, out var set) && set.Remove(target) && set.Count == 0)
         {

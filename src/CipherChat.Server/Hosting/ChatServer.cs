@@ -1,19 +1,16 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using CipherChat.Protocol;
 using CipherChat.Server.Connections;
 using CipherChat.Server.Delivery;
 using CipherChat.Server.Storage;
+using CipherChat.Server.Transport;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,33 +19,30 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CipherChat.Server.Hosting;
 
 /// <summary>
-/// A running CipherChat server: Kestrel accepts TCP connections (with TLS unless turned off) and hands
-/// each connection's duplex pipe to <see cref="ChatServerCore"/>.
+/// A running CipherChat server: <see cref="ChatListener"/> accepts TCP connections (with TLS unless
+/// turned off) and runs each through <see cref="ChatServerCore"/>; the optional health endpoint is
+/// served over HTTP by Kestrel on its own address.
 /// </summary>
-/// <remarks>
-/// Kestrel rather than a hand-written accept loop: it brings a tested accept loop, TLS with handshake
-/// timeouts, connection draining on shutdown and pipes, and the same host can serve the health
-/// endpoint now and a WebSocket endpoint later. Only Kestrel's connection layer is used for chat; no
-/// HTTP runs on that port.
-/// </remarks>
 public sealed class ChatServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly ChatListener _listener;
+    private readonly WebApplication? _health;
     private readonly IChatStore _store;
     private readonly bool _ownsStore;
     private readonly IClusterBus? _cluster;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private ChatServer(WebApplication app, ChatServerCore core, IChatStore store, bool ownsStore, X509Certificate2? certificate, IPEndPoint endpoint, IPEndPoint? healthEndpoint, ILogger logger, IClusterBus? cluster)
+    private ChatServer(ChatListener listener, WebApplication? health, ChatServerCore core, IChatStore store, bool ownsStore, X509Certificate2? certificate, IPEndPoint? healthEndpoint, ILogger logger, IClusterBus? cluster)
     {
         _cluster = cluster;
-        _app = app;
+        _listener = listener;
+        _health = health;
         Core = core;
         _store = store;
         _ownsStore = ownsStore;
         Certificate = certificate;
-        Endpoint = endpoint;
+        Endpoint = listener.Endpoint;
         HealthEndpoint = healthEndpoint;
         _logger = logger;
     }
@@ -97,46 +91,9 @@ public sealed class ChatServer : IAsyncDisposable
                 : ServerCertificate.LoadPfx(options.Cert, options.CertPassword);
         }
 
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddLogging();
-        builder.Services.AddSingleton(loggerFactory);
-        builder.Services.AddSingleton<IHostLifetime, ExternallyControlledLifetime>();
-        builder.WebHost.UseKestrelCore();
-
-        ListenOptions? chatListen = null;
-        ListenOptions? healthListen = null;
-        var healthEndpoint = string.IsNullOrWhiteSpace(options.Health) ? null : ChatServerOptions.ParseEndpoint(options.Health, "Health");
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            kestrel.Listen(endpoint, listen =>
-            {
-                chatListen = listen;
-                if (certificate is not null)
-                {
-                    listen.UseHttps(new HttpsConnectionAdapterOptions
-                    {
-                        ServerCertificate = certificate,
-                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                        HandshakeTimeout = TimeSpan.FromSeconds(options.HandshakeTimeoutSeconds),
-                    });
-                }
-
-                listen.Run(connection => ServeAsync(core, connection));
-            });
-
-            if (healthEndpoint is not null)
-            {
-                kestrel.Listen(healthEndpoint, listen => healthListen = listen);
-            }
-        });
-
-        var app = builder.Build();
-        if (healthEndpoint is not null)
-        {
-            app.Run(context => ServeHealthAsync(core, context));
-        }
-
+        ChatListener? listener = null;
+        WebApplication? health = null;
+        IPEndPoint? healthEndpoint = null;
         try
         {
             if (cluster is not null)
@@ -144,23 +101,31 @@ public sealed class ChatServer : IAsyncDisposable
                 await cluster.StartAsync(core.Hub, cancellationToken).ConfigureAwait(false);
             }
 
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (!string.IsNullOrWhiteSpace(options.Health))
+            {
+                (health, healthEndpoint) = await StartHealthAsync(core, ChatServerOptions.ParseEndpoint(options.Health, "Health"), loggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+
+            listener = ChatListener.Start(core, endpoint, certificate);
         }
         catch
         {
+            if (health is not null)
+            {
+                await health.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (cluster is not null)
             {
                 await cluster.DisposeAsync().ConfigureAwait(false);
             }
 
-            await app.DisposeAsync().ConfigureAwait(false);
             certificate?.Dispose();
             throw;
         }
 
-        var bound = chatListen?.IPEndPoint ?? endpoint;
-        ServerLog.Listening(logger, bound.ToString(), certificate is null ? "TCP" : "TLS");
-        return new ChatServer(app, core, store, ownsStore, certificate, bound, healthListen?.IPEndPoint, logger, cluster);
+        ServerLog.Listening(logger, listener.Endpoint.ToString(), certificate is null ? "TCP" : "TLS");
+        return new ChatServer(listener, health, core, store, ownsStore, certificate, healthEndpoint, logger, cluster);
     }
 
     /// <summary>
@@ -180,11 +145,20 @@ public sealed class ChatServer : IAsyncDisposable
         grace.CancelAfter(TimeSpan.FromSeconds(Core.Options.ShutdownTimeoutSeconds));
         try
         {
-            await _app.StopAsync(grace.Token).ConfigureAwait(false);
+            await _listener.StopAsync(grace.Token).ConfigureAwait(false);
+            if (_health is not null)
+            {
+                await _health.StopAsync(grace.Token).ConfigureAwait(false);
+            }
         }
         finally
         {
-            await _app.DisposeAsync().ConfigureAwait(false);
+            await _listener.DisposeAsync().ConfigureAwait(false);
+            if (_health is not null)
+            {
+                await _health.DisposeAsync().ConfigureAwait(false);
+            }
+
             if (_cluster is not null)
             {
                 await _cluster.DisposeAsync().ConfigureAwait(false);
@@ -245,12 +219,32 @@ public sealed class ChatServer : IAsyncDisposable
         return result;
     }
 
-    // Not async and no linked token source: the server's own shutdown reaches every connection
-    // through ChatServerCore.BeginShutdown, so a connection holds only Kestrel's close-request token.
-    private static Task ServeAsync(ChatServerCore core, ConnectionContext connection)
+    private static async Task<(WebApplication App, IPEndPoint Endpoint)> StartHealthAsync(ChatServerCore core, IPEndPoint endpoint, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
-        var closeRequested = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
-        return core.RunConnectionAsync(connection.Transport, connection.RemoteEndPoint?.ToString() ?? "unknown", connection.Abort, closeRequested);
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.Services.AddLogging();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<IHostLifetime, ExternallyControlledLifetime>();
+        builder.WebHost.UseKestrelCore();
+        ListenOptions? bound = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(endpoint, listen => bound = listen);
+        });
+        var app = builder.Build();
+        app.Run(context => ServeHealthAsync(core, context));
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return (app, bound?.IPEndPoint ?? endpoint);
     }
 
     private static Task ServeHealthAsync(ChatServerCore core, HttpContext context)

@@ -4,7 +4,7 @@ using CipherChat.Server.Sqlite;
 
 namespace CipherChat.Cli.Tests.Support;
 
-/// <summary>A real server (Kestrel, SQLite in a temp data folder) on a free loopback port, restartable on the same data.</summary>
+/// <summary>A real server (SQLite in a temp data folder) on a free loopback port, restartable on the same data.</summary>
 internal sealed class InProcessServer : IAsyncDisposable
 {
     private readonly TempFolder _data = new("server-data");

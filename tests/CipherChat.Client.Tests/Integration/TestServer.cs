@@ -4,7 +4,7 @@ using CipherChat.Server.Sqlite;
 
 namespace CipherChat.Client.Tests.Integration;
 
-/// <summary>A real server (Kestrel, SQLite in a temporary data folder, TLS off unless asked for) on a free loopback port.</summary>
+/// <summary>A real server (SQLite in a temporary data folder, TLS off unless asked for) on a free loopback port.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
     private readonly TempHome _data = new();

@@ -106,6 +106,24 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_failing_single_statement_item_without_a_savepoint_fails_alone()
+    {
+        var (gate, held) = await HoldWriterAsync();
+        var first = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (1);"), Ct, singleStatement: true);
+
+        // One statement inserting two rows, the second violating UNIQUE: SQLite undoes the statement whole.
+        var failing = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (2), (1);"), Ct, singleStatement: true);
+        var third = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (3);"), Ct, singleStatement: true);
+        gate.Set();
+        await held;
+
+        Assert.Equal(1, await first);
+        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        Assert.Equal(1, await third);
+        Assert.Equal([1L, 3L], ReadBack());
+    }
+
+    [Fact]
     public async Task Undo_returns_the_result_and_leaves_no_change()
     {
         var result = await _writer.WriteAsync(write =>

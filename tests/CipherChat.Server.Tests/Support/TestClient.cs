@@ -69,9 +69,9 @@ public sealed class TestClient : IAsyncDisposable
     }
 
     /// <summary>Connects, says Hello and registers a new account with a fresh key.</summary>
-    public static async Task<TestClient> RegisteredAsync(IPEndPoint endpoint, string username, string? invite = null)
+    public static async Task<TestClient> RegisteredAsync(IPEndPoint endpoint, string username, string? invite = null, bool tls = false, int? receiveBufferBytes = null)
     {
-        var client = await ConnectAsync(endpoint);
+        var client = await ConnectAsync(endpoint, receiveBufferBytes, tls);
         await client.HelloAsync();
         var reply = await client.RegisterAsync(username, invite);
         Assert.True(reply.BodyCase == Frame.BodyOneofCase.LoginOk, $"register failed: {reply}");
