@@ -48,11 +48,21 @@ internal sealed class SocketTransport : IChatTransport, IDisposable
     /// <summary>The raw byte stream: TLS runs over it, or the input pipe reads it directly.</summary>
     public Stream Stream { get; }
 
-    public PipeReader Input => _input ??= PipeReader.Create(
-        (Stream?)_tls ?? Stream,
-        new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
+    /// <summary>
+    /// The input pipe, made on first use after the TLS handshake. The read loop and the timeout
+    /// sweep (which wakes it) may both be first, so exactly one instance is published.
+    /// </summary>
+    public PipeReader Input => Volatile.Read(ref _input) ?? CreateInput();
 
     internal Socket Socket => _socket;
+
+    private PipeReader CreateInput()
+    {
+        var reader = PipeReader.Create(
+            (Stream?)_tls ?? Stream,
+            new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
+        return Interlocked.CompareExchange(ref _input, reader, null) ?? reader;
+    }
 
     /// <summary>From now on frames are written through <paramref name="tls"/> (after its handshake).</summary>
     public void UseTls(SslStream tls) => _tls = tls;
