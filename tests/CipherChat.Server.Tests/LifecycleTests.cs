@@ -167,12 +167,13 @@ public sealed class LifecycleTests : IDisposable
     [Fact]
     public async Task An_idle_logged_in_connection_is_closed_and_pings_keep_it_alive()
     {
-        await using var server = await TestServer.StartInMemoryAsync(_directory.Path, o => o.IdleTimeoutSeconds = 1);
+        // A timeout well above the ping interval, so that a loaded test machine cannot delay a ping past it.
+        await using var server = await TestServer.StartInMemoryAsync(_directory.Path, o => o.IdleTimeoutSeconds = 2.5);
         await using var pinger = await TestClient.RegisteredAsync(server.Endpoint, "pinger");
         await using var idle = await TestClient.RegisteredAsync(server.Endpoint, "idle");
 
         var idleClosed = idle.ExpectErrorAndCloseAsync();
-        for (var i = 0; i < 6; i++)
+        for (var i = 0; i < 12; i++)
         {
             await Task.Delay(300, TestContext.Current.CancellationToken);
             Assert.Equal(Frame.BodyOneofCase.Pong, (await pinger.RequestAsync(new Frame { Ping = new Ping() })).BodyCase);
