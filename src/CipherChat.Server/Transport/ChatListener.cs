@@ -147,10 +147,15 @@ internal sealed class ChatListener : IAsyncDisposable
             {
                 return;
             }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                // The client gave up before it was accepted: nothing to report, nothing to wait for.
+                continue;
+            }
             catch (SocketException ex)
             {
-                // Out of descriptors or a connection reset before it was accepted: the listener is
-                // fine; pause a little so a full process table does not become a busy loop.
+                // Out of descriptors, for example: the listener is fine; pause a little so that a full
+                // process table does not become a busy loop (and a flood of log lines).
                 ServerLog.AcceptFailed(_core.Logger, ex.SocketErrorCode);
                 await Task.Delay(50).ConfigureAwait(false);
                 continue;
