@@ -338,7 +338,10 @@ internal sealed class SqliteWriter : IAsyncDisposable
         item.Run(_context);
         if (_context.UndoRequested)
         {
-            throw new InvalidOperationException("A single-statement write cannot ask for an undo.");
+            // A misuse: without a savepoint the item's change can only be undone with the whole
+            // transaction. Fail it that way rather than let the exception end the writer's thread.
+            item.Complete(new InvalidOperationException("A single-statement write cannot ask for an undo."));
+            return false;
         }
 
         if (!item.Failed)

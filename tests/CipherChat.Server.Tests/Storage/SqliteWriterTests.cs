@@ -85,40 +85,36 @@ public sealed class SqliteWriterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_failing_item_is_undone_alone_and_its_batch_commits()
-    {
-        var (gate, held) = await HoldWriterAsync();
-        var first = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (1);"), Ct);
-        var failing = await _writer.EnqueueAsync<int>(write =>
-        {
-            write.Execute("INSERT INTO t (v) VALUES (2);");
-            write.Execute("INSERT INTO t (v) VALUES (1);"); // violates UNIQUE
-            return 0;
-        }, Ct);
-        var third = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (3);"), Ct);
-        gate.Set();
-        await held;
+    public Task A_failing_item_is_undone_alone_and_its_batch_commits() =>
+        AssertOnlyTheFailingItemIsLostAsync(
+            write =>
+            {
+                write.Execute("INSERT INTO t (v) VALUES (2);");
+                write.Execute("INSERT INTO t (v) VALUES (1);"); // violates UNIQUE
+                return 0;
+            },
+            singleStatement: false);
 
-        Assert.Equal(1, await first);
-        await Assert.ThrowsAsync<SqliteException>(() => failing);
-        Assert.Equal(1, await third);
-        Assert.Equal([1L, 3L], ReadBack());
-    }
-
+    // One statement inserting two rows, the second violating UNIQUE: SQLite undoes the statement whole.
     [Fact]
-    public async Task A_failing_single_statement_item_without_a_savepoint_fails_alone()
+    public Task A_failing_single_statement_item_without_a_savepoint_fails_alone() =>
+        AssertOnlyTheFailingItemIsLostAsync(write => write.Execute("INSERT INTO t (v) VALUES (2), (1);"), singleStatement: true);
+
+    /// <summary>
+    /// Queues a good insert, <paramref name="failing"/> and another good insert into one batch; only
+    /// the failing item's change is lost.
+    /// </summary>
+    private async Task AssertOnlyTheFailingItemIsLostAsync(Func<SqliteWriteContext, int> failing, bool singleStatement)
     {
         var (gate, held) = await HoldWriterAsync();
-        var first = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (1);"), Ct, singleStatement: true);
-
-        // One statement inserting two rows, the second violating UNIQUE: SQLite undoes the statement whole.
-        var failing = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (2), (1);"), Ct, singleStatement: true);
-        var third = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (3);"), Ct, singleStatement: true);
+        var first = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (1);"), Ct, singleStatement);
+        var failed = await _writer.EnqueueAsync(failing, Ct, singleStatement);
+        var third = await _writer.EnqueueAsync(write => write.Execute("INSERT INTO t (v) VALUES (3);"), Ct, singleStatement);
         gate.Set();
         await held;
 
         Assert.Equal(1, await first);
-        await Assert.ThrowsAsync<SqliteException>(() => failing);
+        await Assert.ThrowsAsync<SqliteException>(() => failed);
         Assert.Equal(1, await third);
         Assert.Equal([1L, 3L], ReadBack());
     }
